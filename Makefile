@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+# Each does all of its own set-up (virtual environment, torch CPU wheel first, then the project).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOIDAP := $(VENV)/bin/hoidap
+STAMP := $(VENV)/.hoidap-installed
+
+.PHONY: setup run test lint index clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[web,test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+index: setup
+	$(HOIDAP) index build seeds
+
+run: index
+	$(HOIDAP) search "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020"
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,111 @@
+"""Data that flows out of question answering: passages, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its document metadata and fused score."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    paragraph: int
+    text: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict:
+        """The passage as it appears in the JSON contract."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "date": self.date,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "score": round(float(self.score), 6),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer comes from: offsets into the document's cleaned text."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    paragraph: int
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        """The citation as it appears in the JSON contract."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "date": self.date,
+            "source": self.source,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A verbatim span of a document with its score in [0, 1]."""
+
+    text: str
+    score: float
+    citation: Citation
+    passage_text: str
+    passage_start: int
+    passage_end: int
+
+    def to_dict(self) -> dict:
+        """The answer as it appears in the JSON contract."""
+        return {
+            "text": self.text,
+            "score": round(float(self.score), 6),
+            "citation": self.citation.to_dict(),
+            "passage": {
+                "text": self.passage_text,
+                "start": self.passage_start,
+                "end": self.passage_end,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents and/or a date range (ISO dates)."""
+
+    doc_ids: tuple[str, ...] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+@dataclass(frozen=True)
+class QAResult:
+    """The answer to one question: the JSON contract of ``hoidap ask --json``."""
+
+    question: str
+    no_answer: bool
+    answers: tuple[Answer, ...] = field(default_factory=tuple)
+    passages: tuple[Passage, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """The stable JSON shape documented in the README."""
+        return {
+            "question": self.question,
+            "no_answer": self.no_answer,
+            "answers": [a.to_dict() for a in self.answers],
+            "passages": [p.to_dict() for p in self.passages],
+        }
