@@ -17,6 +17,12 @@ def default_home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "hoidap"
 
 
+def default_corpus() -> Path:
+    """The embedded default corpus: the project's ``seeds/`` folder."""
+    here = Path(__file__).resolve().parent.parent / "seeds"
+    return here if here.is_dir() else Path("seeds")
+
+
 @dataclass(frozen=True)
 class ChunkingConfig:
     """How documents are split into chunks (characters of cleaned text)."""
@@ -37,6 +43,15 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class ReaderConfig:
+    """How answers are read and when the engine refuses."""
+
+    no_answer_threshold: float = 0.35  # calibrated on data, see docs/calibration.md
+    max_answers: int = 3
+    passages: int = 5  # passages the reader looks at
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know; build with :meth:`from_env`."""
 
@@ -44,8 +59,10 @@ class Config:
     index_dir: Path | None = None
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
     embed_batch_size: int = 16
     max_question_chars: int = 2000
+    max_k: int = 50
 
     @property
     def model_dir(self) -> Path:

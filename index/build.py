@@ -1,0 +1,179 @@
+"""Files -> a saved index, incrementally: unchanged text is never re-embedded."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hoidap.config import Config
+from hoidap.errors import (
+    DocumentNotFoundError,
+    EmptyCorpusError,
+    HoidapError,
+    IndexNotFoundError,
+)
+from index.chunking import chunk_document, embedding_text
+from index.clean import load_document
+from index.loaders import iter_files
+from index.store import IndexData, LoadedIndex, load_index, save_index, text_hash
+from index.types import Chunk, Document
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class PassageEncoder:
+    """What the builder needs from an embedder (see ``index.embedder.Embedder``)."""
+
+    dim: int
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did, for people and for tests."""
+
+    index_dir: Path
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (path, reason)
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    changed: bool = field(default=True)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        return {
+            "index_dir": str(self.index_dir), "added": list(self.added),
+            "updated": list(self.updated), "unchanged": list(self.unchanged),
+            "removed": list(self.removed),
+            "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "documents": self.documents, "chunks": self.chunks, "embedded": self.embedded,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _unique_id(doc: Document, taken: set[str]) -> Document:
+    """Give a document whose stem collides with another file's a stable suffixed id."""
+    if doc.doc_id not in taken:
+        return doc
+    suffix = hashlib.sha256(doc.source.encode("utf-8")).hexdigest()[:6]
+    return Document(f"{doc.doc_id}-{suffix}", doc.title, doc.date, doc.source, doc.text,
+                    doc.content_hash)
+
+
+def collect_documents(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, str]]]:
+    """Load every supported file under ``paths``; failures are returned with reasons."""
+    files, failed = iter_files(paths)
+    failures = [(str(p), reason) for p, reason in failed]
+    docs: list[Document] = []
+    taken: set[str] = set()
+    for path in files:
+        try:
+            doc = _unique_id(load_document(path), taken)
+        except HoidapError as exc:
+            failures.append((str(path), str(exc)))
+            continue
+        taken.add(doc.doc_id)
+        docs.append(doc)
+    return docs, failures
+
+
+def _existing(index_dir: Path, fresh: bool) -> LoadedIndex | None:
+    if fresh:
+        return None
+    try:
+        return load_index(index_dir)
+    except IndexNotFoundError:
+        return None
+
+
+def merge_documents(old: dict[str, Document], new: Iterable[Document],
+                    remove: Sequence[str]) -> tuple[dict[str, Document], dict[str, list[str]]]:
+    """Apply new documents and removals to ``old``; returns the result and what changed."""
+    unknown = [d for d in remove if d not in old]
+    if unknown:
+        raise DocumentNotFoundError(
+            f"cannot remove {', '.join(unknown)}: not in the index "
+            "(list documents with: hoidap show --list)")
+    docs = {k: v for k, v in old.items() if k not in set(remove)}
+    what: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": [],
+                                  "removed": list(remove)}
+    for doc in new:
+        prev = docs.get(doc.doc_id)
+        if prev is None:
+            what["added"].append(doc.doc_id)
+        elif prev.content_hash == doc.content_hash and prev.source == doc.source:
+            what["unchanged"].append(doc.doc_id)
+            continue
+        else:
+            what["updated"].append(doc.doc_id)
+        docs[doc.doc_id] = doc
+    return docs, what
+
+
+def _embed(chunks_texts: list[str], old: LoadedIndex | None, encoder: PassageEncoder,
+           batch_size: int, progress: Progress | None) -> tuple[np.ndarray, int]:
+    """Vectors for every text, reusing the old index's vector when the text is unchanged."""
+    cache: dict[str, int] = {}
+    if old is not None:
+        cache = {h: i for i, h in enumerate(old.embed_hashes)}
+    keys = [text_hash(t)[:32] for t in chunks_texts]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    out = np.zeros((len(keys), encoder.dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        if k in cache:
+            out[i] = old.embeddings[cache[k]]  # type: ignore[union-attr]
+    if todo:
+        def report(done: int, total: int) -> None:
+            if progress:
+                progress("embed", done, total)
+        vecs = encoder.encode_passages([chunks_texts[i] for i in todo], batch_size=batch_size,
+                                       progress=report)
+        out[todo] = vecs
+    return out, len(todo)
+
+
+def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, *,
+                remove: Sequence[str] = (), fresh: bool = False,
+                progress: Progress | None = None) -> BuildReport:
+    """Add/update the documents under ``paths`` and drop ``remove`` in the configured index."""
+    t0 = time.perf_counter()
+    index_dir = config.resolved_index_dir
+    old = _existing(index_dir, fresh)
+    new_docs, failed = collect_documents(paths) if paths else ([], [])
+    docs, what = merge_documents(old.documents if old else {}, new_docs, remove)
+    if not docs and not what["removed"]:
+        reasons = "; ".join(f"{p}: {r}" for p, r in failed[:5]) or "no supported files found"
+        raise EmptyCorpusError(
+            f"nothing to index in {', '.join(map(str, paths)) or '(no paths)'} ({reasons}); "
+            "give .txt, .md, .html, .pdf or .docx files or folders")
+    changed = bool(what["added"] or what["updated"] or what["removed"] or old is None
+                   or old.manifest.get("chunking") != asdict(config.chunking))
+    ordered = [docs[k] for k in sorted(docs)]
+    chunks: list[Chunk] = []
+    texts: list[str] = []
+    for doc in ordered:
+        for chunk in chunk_document(doc, config.chunking):
+            chunks.append(chunk)
+            texts.append(embedding_text(doc, chunk))
+    embedded = 0
+    if changed:
+        vectors, embedded = _embed(texts, old, encoder, config.embed_batch_size, progress)
+        save_index(index_dir, IndexData(tuple(ordered), tuple(chunks), vectors, tuple(texts),
+                                        config.chunking))
+    return BuildReport(
+        index_dir=index_dir, added=tuple(what["added"]), updated=tuple(what["updated"]),
+        unchanged=tuple(what["unchanged"]), removed=tuple(what["removed"]),
+        failed=tuple(failed), documents=len(ordered), chunks=len(chunks), embedded=embedded,
+        seconds=time.perf_counter() - t0, changed=changed)

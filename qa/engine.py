@@ -1,0 +1,140 @@
+"""The engine: loads an index once and answers many questions (Python API, CLI, web)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from hoidap.config import Config
+from hoidap.errors import DocumentNotFoundError
+from index.build import BuildReport, Progress, build_index
+from index.store import LoadedIndex, load_index
+from index.types import Document
+from qa.reader import HeuristicReader, Reader, is_no_answer
+from qa.retrieve import Mode, Retriever, check_filters
+from qa.types import Filters, Passage, QAResult
+from qa.validate import check_k, clean_question
+
+
+class QAEngine:
+    """Question answering over one saved index.
+
+    Heavy parts (model, index) load lazily on first use or with :meth:`warm_up`.
+    Queries always see a complete index: a rebuild swaps the new one in when it is done.
+    """
+
+    def __init__(self, config: Config | None = None, *, embedder=None,
+                 reader: Reader | None = None) -> None:
+        self.config = config or Config.from_env()
+        self._embedder = embedder
+        self._reader = reader
+        self._retriever: Retriever | None = None
+        self._load_lock = threading.Lock()
+        self._build_lock = threading.Lock()
+
+    # -- lazy parts -------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        """The embedding model (created on first use)."""
+        if self._embedder is None:
+            from index.embedder import Embedder
+
+            self._embedder = Embedder(self.config)
+        return self._embedder
+
+    @property
+    def reader(self) -> Reader:
+        """The reader (heuristic by default; embeddings let it answer English questions)."""
+        if self._reader is None:
+            emb = self.embedder
+            self._reader = HeuristicReader(embed_queries=emb.encode_queries,
+                                           embed_passages=emb.encode_passages)
+        return self._reader
+
+    @property
+    def index_dir(self) -> Path:
+        """Folder of the index this engine reads."""
+        return self.config.resolved_index_dir
+
+    def _retrieval(self) -> Retriever:
+        with self._load_lock:
+            if self._retriever is None:
+                index = load_index(self.index_dir)
+                self._retriever = Retriever(index, self.embedder, self.config.retrieval)
+            return self._retriever
+
+    @property
+    def index(self) -> LoadedIndex:
+        """The loaded index version queries currently see."""
+        return self._retrieval().index
+
+    def warm_up(self) -> QAEngine:
+        """Load the index and the model now instead of on the first question."""
+        self._retrieval()
+        if hasattr(self.embedder, "warm_up"):
+            self.embedder.warm_up()
+        _ = self.reader
+        return self
+
+    def reload(self) -> None:
+        """Switch to the index version currently on disk."""
+        index = load_index(self.index_dir)
+        with self._load_lock:
+            self._retriever = Retriever(index, self.embedder, self.config.retrieval)
+
+    # -- queries ----------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, filters: Filters | None = None,
+               mode: Mode = "hybrid") -> list[Passage]:
+        """Top-``k`` passages for ``query`` (no reading)."""
+        query = clean_question(query, self.config.max_question_chars)
+        k = check_k(k, self.config.max_k)
+        retriever = self._retrieval()
+        check_filters(filters, list(retriever.index.documents))
+        return retriever.search(query, k, filters, mode)
+
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> QAResult:
+        """Answers copied from the documents, with citations, or ``no_answer``."""
+        question = clean_question(question, self.config.max_question_chars)
+        k = check_k(k, self.config.max_k)
+        retriever = self._retrieval()
+        check_filters(filters, list(retriever.index.documents))
+        passages = retriever.search(question, max(k, self.config.reader.passages), filters)
+        answers = self.reader.read(question, passages, retriever.index.documents)
+        answers = answers[: self.config.reader.max_answers]
+        refused = is_no_answer(answers, self.config.reader.no_answer_threshold)
+        return QAResult(question=question, no_answer=refused,
+                        answers=() if refused else tuple(answers), passages=tuple(passages[:k]))
+
+    # -- documents --------------------------------------------------------------------------
+    def documents(self) -> list[Document]:
+        """Every indexed document, by id."""
+        docs = self._retrieval().index.documents
+        return [docs[k] for k in sorted(docs)]
+
+    def document(self, doc_id: str) -> Document:
+        """One indexed document; :class:`DocumentNotFoundError` for an unknown id."""
+        doc = self._retrieval().index.documents.get(doc_id)
+        if doc is None:
+            raise DocumentNotFoundError(
+                f"no document {doc_id!r} in the index (list them with: hoidap show --list)")
+        return doc
+
+    # -- changes ----------------------------------------------------------------------------
+    def add(self, paths: Sequence[Path], progress: Progress | None = None) -> BuildReport:
+        """Index (or re-index) files; queries keep the old index until the new one is ready."""
+        return self.update(paths, progress=progress)
+
+    def remove(self, doc_ids: Sequence[str]) -> BuildReport:
+        """Drop documents from the index."""
+        return self.update((), remove=doc_ids)
+
+    def update(self, paths: Sequence[Path], *, remove: Sequence[str] = (), fresh: bool = False,
+               progress: Progress | None = None) -> BuildReport:
+        """Add/update ``paths`` and drop ``remove`` in one new index version."""
+        with self._build_lock:
+            report = build_index(list(paths), self.config, self.embedder, remove=remove,
+                                 fresh=fresh, progress=progress)
+            if report.changed and self._retriever is not None:
+                self.reload()
+            return report

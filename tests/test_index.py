@@ -1,0 +1,189 @@
+"""Index folder: build, incremental rebuild, removal, atomic swap, manifest checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hoidap.config import Config
+from hoidap.errors import (
+    DocumentNotFoundError,
+    EmptyCorpusError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    IndexVersionError,
+)
+from index import store
+from index.build import build_index
+from index.store import current_version, load_index
+from tests.fakes import HashEmbedder
+
+DOC_A = """Thứ sáu, 24/09/2021
+
+Huyện Cao Lộc tổng kết năm 2020
+
+Tổng thu ngân sách Nhà nước trên địa bàn huyện ước đạt 452,2 tỷ đồng. Tổng sản lượng lương thực \
+có hạt ước đạt 24.236 tấn.
+
+Người dân ở xã Xuất Lễ và Tân Liên vui mừng vì xã đạt chuẩn nông thôn mới.
+"""
+
+DOC_B = """15/10/2020 08:00
+
+Huyện Ba Chẽ họp Ban Chấp hành
+
+Tỷ lệ hộ nghèo của huyện còn 1,29%. Diện tích trồng rừng tập trung đạt 3.772 ha.
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write(folder, "a.txt", DOC_A)
+    write(folder, "b.txt", DOC_B)
+    return folder
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(home=tmp_path / "home", index_dir=tmp_path / "idx")
+
+
+def consistent(index) -> None:
+    """Every store agrees on the chunk rows; every chunk is an exact slice of its document."""
+    n = len(index.chunks)
+    assert index.dense.ntotal == n == index.embeddings.shape[0] == index.bm25.size
+    assert len({c.chunk_id for c in index.chunks}) == n
+    assert {c.doc_id for c in index.chunks} == set(index.documents)
+    for c in index.chunks:
+        assert index.documents[c.doc_id].text[c.start:c.end] == c.text
+    assert index.manifest["counts"] == {"documents": len(index.documents), "chunks": n}
+
+
+def test_build_and_load(corpus, config):
+    report = build_index([corpus], config, HashEmbedder())
+    assert sorted(report.added) == ["a", "b"]
+    index = load_index(config.resolved_index_dir)
+    consistent(index)
+    assert index.documents["a"].date == "2021-09-24"
+    manifest = index.manifest
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["dim"] == 384
+    assert set(manifest["documents"]) == {"a", "b"}
+    assert manifest["chunking"]["max_chars"] == config.chunking.max_chars
+
+
+def test_rebuild_unchanged_embeds_nothing(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    version = current_version(config.resolved_index_dir)
+    emb = HashEmbedder()
+    report = build_index([corpus], config, emb)
+    assert sorted(report.unchanged) == ["a", "b"] and report.embedded == 0
+    assert emb.encoded == 0
+    assert current_version(config.resolved_index_dir) == version  # nothing rewritten
+
+
+def test_changed_document_is_replaced_and_only_its_chunks_embedded(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    write(corpus, "b.txt", DOC_B.replace("1,29%", "1,3%"))
+    emb = HashEmbedder()
+    report = build_index([corpus], config, emb)
+    assert report.updated == ("b",) and report.unchanged == ("a",)
+    index = load_index(config.resolved_index_dir)
+    consistent(index)
+    assert 0 < emb.encoded <= sum(c.doc_id == "b" for c in index.chunks)
+    assert "1,3%" in index.documents["b"].text
+
+
+def test_remove_leaves_no_orphans(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    report = build_index([], config, HashEmbedder(), remove=["a"])
+    assert report.removed == ("a",)
+    index = load_index(config.resolved_index_dir)
+    consistent(index)
+    assert set(index.documents) == {"b"}
+    with pytest.raises(DocumentNotFoundError, match="zzz"):
+        build_index([], config, HashEmbedder(), remove=["zzz"])
+
+
+def test_interrupted_build_keeps_old_index(corpus, config, monkeypatch):
+    build_index([corpus], config, HashEmbedder())
+    before = load_index(config.resolved_index_dir)
+
+    def boom(folder, data):
+        (folder / "documents.jsonl").write_text("half", encoding="utf-8")
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(store, "_write_version", boom)
+    write(corpus, "c.txt", "Tiêu đề mới\n\nMột văn bản mới về huyện Đình Lập.")
+    with pytest.raises(RuntimeError):
+        build_index([corpus], config, HashEmbedder())
+    monkeypatch.undo()
+    after = load_index(config.resolved_index_dir)
+    assert set(after.documents) == set(before.documents) == {"a", "b"}
+    build_index([corpus], config, HashEmbedder())  # next build completes and sweeps leftovers
+    assert set(load_index(config.resolved_index_dir).documents) == {"a", "b", "c"}
+    leftovers = [p.name for p in config.resolved_index_dir.iterdir() if p.name.startswith(".tmp")]
+    assert leftovers == []
+
+
+def test_missing_index_says_how_to_build(config):
+    with pytest.raises(IndexNotFoundError, match="hoidap index build"):
+        load_index(config.resolved_index_dir)
+
+
+def test_outdated_manifest_says_how_to_rebuild(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    path = current_version(config.resolved_index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = 0
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexVersionError, match="--fresh"):
+        load_index(config.resolved_index_dir)
+
+
+def test_corrupt_file_gives_clear_error(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    (current_version(config.resolved_index_dir) / "embeddings.npy").write_bytes(b"\x00garbage")
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        load_index(config.resolved_index_dir)
+
+
+def test_empty_corpus(tmp_path, config):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(EmptyCorpusError):
+        build_index([empty], config, HashEmbedder())
+
+
+def test_bad_files_are_listed_and_build_goes_on(corpus, config):
+    (corpus / "garbage.txt").write_bytes(bytes(range(256)) * 20)
+    (corpus / "notes.xyz").write_text("x")
+    report = build_index([corpus, corpus / "missing.txt"], config, HashEmbedder())
+    reasons = dict(report.failed)
+    assert sorted(report.added) == ["a", "b"]
+    assert any("garbage.txt" in p for p in reasons)
+    assert any("missing.txt" in p for p in reasons)
+    assert any("notes.xyz" in p for p in reasons)
+
+
+def test_vectors_reused_match_fresh_embedding(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    write(corpus, "c.txt", "Tiêu đề\n\nVăn bản thứ ba ở huyện Lộc Bình.")
+    build_index([corpus], config, HashEmbedder())
+    index = load_index(config.resolved_index_dir)
+    from index.chunking import embedding_text
+
+    emb = HashEmbedder()
+    texts = [embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
+    assert np.allclose(np.asarray(index.embeddings), emb.encode_passages(texts))
