@@ -1,0 +1,246 @@
+"""Raw text -> clean text -> :class:`Document`.
+
+Convention of cleaned text (chunking relies on it): every paragraph is ONE line
+and paragraphs are separated by exactly one blank line, so paragraph ``n``
+(1-based) is ``text.split("\\n\\n")[n - 1]``; there are no other newlines, no
+leading/trailing spaces and no runs of spaces. Text is :func:`normalize`-d
+first, so every offset points into normalized text.
+
+Web furniture is removed by *kind*, not by exact string: media-player clocks,
+"skip to content" links, reading toolbars (print/PDF/night mode/font size),
+site boxes (search, hot news, linked websites, visit counters, copyright),
+image alt texts that repeat the title ("<title> ảnh 1"), captions repeated
+twice, everything from a "related articles" heading ("Cùng chuyên mục",
+"Đọc thêm", "Tin liên quan", …) to the end, and a site banner above an
+article toolbar. Bylines and photo captions stay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+
+from hoidap.errors import LoadError
+from index.loaders import read_text
+from index.textnorm import collapse_spaces, fold, normalize
+from index.types import Document
+
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_NUM = r"[\d.,]+"
+
+_FURNITURE_RE = re.compile(
+    "|".join(
+        (
+            r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*/\s*\d{1,2}:\d{2}(?::\d{2})?)?",  # media player clock
+            r"(?:skip|jump) to (?:the )?(?:main )?(?:content|navigation)",
+            r"(?:bỏ qua|chuyển đến|đi tới) (?:phần )?nội dung(?: chính)?",
+            r"tìm kiếm(?:\s+(?:theo|nâng cao)\b.{0,80})?|search",
+            r"tin (?:nóng|mới|mới nhất|tiêu điểm|nổi bật|xem nhiều|đọc nhiều|ảnh|video)",
+            r"(?:lịch công tác|website liên kết|liên kết website|liên kết|thống kê truy cập"
+            r"|văn bản mới|thăm dò ý kiến|quảng cáo|chuyên mục)\b.{0,20}",
+            r"(?:hôm nay|hôm qua|tuần này|tháng này|đã truy cập|đang truy cập|đang online"
+            r"|trực tuyến|online|tổng(?: số)? lượt truy cập|lượt truy cập|lượt xem|lượt đọc"
+            rf"|truy cập)\s*:?\s*{_NUM}",
+            r"(?:bản quyền|copyright|©).{0,150}",
+        )
+    ),
+    re.IGNORECASE,
+)
+_TOOL_PHRASES_RE = re.compile(
+    r"chế độ (?:ban đêm|ban ngày|đọc)|in trang|in bài|bản in|xuất pdf|tải pdf|tải về"
+    r"|đọc nội dung|nghe đọc|nghe bài(?: viết)?|đọc bài|cỡ chữ|chia sẻ|gửi email|gửi bài"
+    r"|lưu bài|bình luận|theo dõi|facebook|twitter|zalo|email|print|share|font size"
+    r"|(?<!\w)[-+]?a[-+]?(?!\w)",
+    re.IGNORECASE,
+)
+_TAIL_RE = re.compile(
+    r"(?:tin )?cùng chuyên mục|đọc thêm|xem thêm|(?:tin|bài|bài viết|tin bài) liên quan"
+    r"|(?:các )?tin (?:khác|đã đưa)|related(?: articles| news| posts)?|more stories|read more",
+    re.IGNORECASE,
+)
+_IMAGE_ECHO_RE = re.compile(r"(.+?)\s+ảnh\s+\d{1,2}")
+_TERMINAL = tuple(".!?…:;")
+_MIN_BODY_BEFORE_TAIL = 300
+_TOOLBAR_MAX = 150
+_HEADER_LINES = 8
+_TITLE_MAX = 250
+_DATE_LINE_MAX = 80
+_DATE_PARAGRAPHS = 8
+
+_DMY_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)")
+_WORDY_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s*,?\s+năm\s+(\d{4})", re.I)
+_ISO_RE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def is_toolbar(line: str) -> bool:
+    """A line made only of reading tools: "In trang Xuất PDF", "-A A +A", "Chia sẻ | Zalo"."""
+    if len(line) > _TOOLBAR_MAX:
+        return False
+    rest, count = _TOOL_PHRASES_RE.subn("", line)
+    return count > 0 and not re.search(r"\w", rest)
+
+
+def is_furniture(line: str) -> bool:
+    """Whole-line site furniture (player clock, search box, counters, toolbar, …)."""
+    line = line.strip()
+    return bool(line) and (bool(_FURNITURE_RE.fullmatch(line)) or is_toolbar(line))
+
+
+def _is_tail_marker(line: str) -> bool:
+    return bool(_TAIL_RE.fullmatch(line.strip().rstrip(":").strip()))
+
+
+def _prepare_lines(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    text = _CONTROL_RE.sub("", _INVISIBLE_RE.sub("", text))
+    return [collapse_spaces(line) for line in text.split("\n")]
+
+
+def _drop_header(lines: list[str]) -> list[str]:
+    """Drop a banner above an article toolbar when the title follows the toolbar."""
+    filled = [i for i, line in enumerate(lines) if line][:_HEADER_LINES]
+    bars = [i for i in filled if is_toolbar(lines[i])]
+    if not bars:
+        return lines
+    after = next((line for line in lines[bars[-1] + 1 :] if line and not is_furniture(line)), "")
+    above = [lines[i] for i in filled if i < bars[-1]]
+    title_next = 0 < len(after) <= _TITLE_MAX and not after.endswith(".")
+    if title_next and all(len(line) <= _TITLE_MAX for line in above):
+        return lines[bars[-1] :]
+    return lines
+
+
+def _cut_tail(lines: list[str]) -> list[str]:
+    """Cut from the first "related articles" heading that follows real content."""
+    body = 0
+    for i, line in enumerate(lines):
+        if _is_tail_marker(line) and body >= _MIN_BODY_BEFORE_TAIL:
+            return lines[:i]
+        if not is_furniture(line):
+            body += len(line)
+    return lines
+
+
+def _drop_echoes(lines: list[str]) -> list[str]:
+    """Drop "<another line> ảnh N" alt texts, tail markers and near-repeated lines."""
+    others = set(lines)
+    kept: list[str] = []
+    recent: list[str] = []
+    for line in lines:
+        echo = _IMAGE_ECHO_RE.fullmatch(line)
+        if line and (line in recent or _is_tail_marker(line) or (echo and echo[1] in others)):
+            continue
+        kept.append(line)
+        if line:
+            recent = (recent + [line])[-2:]
+    return kept
+
+
+def _joins(prev: str, nxt: str) -> bool:
+    """True when ``nxt`` continues ``prev`` (a soft line wrap)."""
+    if prev.endswith(","):
+        return True
+    return not prev.endswith(_TERMINAL) and nxt[:1].islower()
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    paras: list[str] = []
+    glued = False  # may the next line join the last paragraph?
+    for line in lines:
+        if not line:
+            glued = False
+            continue
+        if glued and paras and _joins(paras[-1], line):
+            paras[-1] += " " + line
+        else:
+            paras.append(line)
+        glued = True
+    return paras
+
+
+def clean_text(raw: str) -> str:
+    """Normalized text without web furniture, one paragraph a line, ``"\\n\\n"`` between."""
+    lines = _drop_header(_prepare_lines(normalize(raw)))
+    lines = [line for line in _cut_tail(lines) if not is_furniture(line)]
+    return "\n\n".join(_paragraphs(_drop_echoes(lines)))
+
+
+def _valid_date(year: str, month: str, day: str) -> str | None:
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return date.isoformat() if 1900 <= date.year <= 2100 else None
+
+
+def find_date(line: str) -> str | None:
+    """First valid date written in ``line`` as ISO ``YYYY-MM-DD``."""
+    found: list[tuple[int, str]] = []
+    for regex, order in ((_DMY_RE, (3, 2, 1)), (_WORDY_RE, (3, 2, 1)), (_ISO_RE, (1, 2, 3))):
+        for m in regex.finditer(line):
+            iso = _valid_date(*(m[i] for i in order))
+            if iso:
+                found.append((m.start(), iso))
+    return min(found)[1] if found else None
+
+
+def _is_date_line(line: str) -> bool:
+    return len(line) <= _DATE_LINE_MAX and find_date(line) is not None
+
+
+def extract_date(text: str) -> str | None:
+    """Publication date: the first short date line ("Thứ sáu, 24/09/2021",
+    "15/10/2020 08:00", "ngày 5 tháng 11 năm 2020") among the first paragraphs.
+
+    Dates inside body sentences are not publication dates, so they give ``None``.
+    """
+    for para in text.split("\n\n")[:_DATE_PARAGRAPHS]:
+        if _is_date_line(para.strip()):
+            return find_date(para)
+    return None
+
+
+def extract_title(text: str) -> str:
+    """First meaningful line: not a date line, not furniture, 10..250 characters."""
+    paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    for para in paras[:10]:
+        if 10 <= len(para) <= _TITLE_MAX and not _is_date_line(para) and not is_furniture(para):
+            return para
+    if not paras:
+        return ""
+    head = paras[0][:120]
+    return head.rsplit(" ", 1)[0] + "…" if len(paras[0]) > 120 else head
+
+
+def safe_doc_id(name: str) -> str:
+    """A safe id from a file name: ASCII letters, digits, ``_``, ``-``, ``.``; never ``..``."""
+    ascii_name = fold(normalize(name)).encode("ascii", "ignore").decode()
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_name)
+    safe = re.sub(r"\.{2,}", ".", safe).strip("._-")[:100]
+    if not safe:
+        safe = "doc_" + hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()[:12]
+    return safe
+
+
+def make_document(doc_id: str, source: str, raw: str) -> Document:
+    """Clean ``raw`` and wrap it with title, date and ``sha256`` of the cleaned text."""
+    text = clean_text(raw)
+    if not text:
+        raise LoadError(f"{source} has no text after removing page furniture")
+    return Document(
+        doc_id=doc_id,
+        title=extract_title(text),
+        date=extract_date(text),
+        source=source,
+        text=text,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def load_document(path: Path) -> Document:
+    """Read, clean and wrap one file; ``doc_id`` is its sanitised file stem."""
+    path = Path(path)
+    return make_document(safe_doc_id(path.stem), str(path), read_text(path))
