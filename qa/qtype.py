@@ -1,0 +1,188 @@
+"""What kind of answer a question expects (Vietnamese, with or without diacritics, or English).
+
+``classify(question)`` returns a :class:`QuestionInfo`: the expected answer type, the head noun
+that follows "bao nhiêu"/"mấy" or precedes "nào" (folded), the date grain and a few flags.
+Rules are written once with diacritics; a question typed without diacritics is matched on
+folded text against the folded rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.segment import fold, has_diacritics, nfc
+
+SHORT_TYPES = frozenset({"number", "duration", "date", "person", "place", "list", "entity",
+                         "definition"})
+
+_REASON = ("vì sao", "tại sao", "lý do", "lí do", "nguyên nhân", "do đâu", "vì đâu")
+_MANNER = ("như thế nào", "thế nào", "ra sao", "bằng cách nào", "cách nào")
+_DURATION = ("bao lâu", "trong bao lâu", "mất bao lâu")
+_PERCENT = ("tỷ lệ", "tỉ lệ", "phần trăm", "bao nhiêu %", "tỷ trọng", "tỉ trọng")
+_NUMBER = ("bao nhiêu", "mấy", "số lượng")
+_DATE = {
+    "day": ("ngày nào", "ngày bao nhiêu", "ngày tháng năm nào", "hôm nào"),
+    "month": ("tháng nào", "tháng mấy", "tháng bao nhiêu"),
+    "year": ("năm nào", "năm bao nhiêu", "năm mấy", "thế kỷ nào", "thập niên nào", "thập kỷ nào"),
+    "any": ("khi nào", "bao giờ", "lúc nào", "thời điểm nào", "thời gian nào", "hồi nào",
+            "thời kỳ nào"),
+}
+_PERSON = ("ai", "người nào", "vị nào", "đồng chí nào", "ông nào", "bà nào", "những ai")
+_PLACE_WORDS = ("xã", "huyện", "tỉnh", "thôn", "thị trấn", "thị xã", "thành phố", "phường", "quận",
+                "nước", "quốc gia", "vùng", "khu vực", "bản", "làng", "xóm", "địa phương",
+                "châu lục", "thủ đô", "sông", "núi", "đảo", "miền")
+_PLACE = ("ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm nào", "đâu là", "nơi đâu", "từ đâu",
+          "đến đâu", "về đâu")
+_DEFINITION = ("là gì", "gì", "cái gì", "điều gì", "những gì", "là ai")
+_HEAD_STOP_WORDS = (
+    "trong", "của", "vào", "tại", "ở", "cho", "được", "đã", "là", "và", "với", "so", "khi", "từ",
+    "đến", "trên", "dưới", "theo", "do", "mà", "thì", "nào", "còn", "đạt", "có", "không", "hiện",
+    "này", "đó", "mới", "tham", "thuộc", "sau", "trước", "bị", "đang", "sẽ", "cả", "tính")
+_HEAD_STOP = frozenset(_HEAD_STOP_WORDS)
+_HEAD_STOP_FOLDED = frozenset(fold(w) for w in _HEAD_STOP_WORDS) - {"dang"}  # đảng ≠ đang
+_EN_WORDS = frozenset([
+    "the", "is", "was", "were", "what", "who", "whom", "whose", "how", "which", "when", "where",
+    "why", "did", "does", "do", "of", "in", "many", "much", "a", "an", "are"
+])
+_EN_RULES = (
+    ("reason", None, r"\bwhy\b"), ("number", "percent", r"\b(percent|percentage|rate|ratio)\b"),
+    ("number", None, r"\bhow (many|much)\b"), ("duration", None, r"\bhow long\b"),
+    ("date", "year", r"\b(what|which) (year|century|decade)\b"), ("date", "any", r"\bwhen\b"),
+    ("date", "day", r"\b(what|which) (day|date)\b"), ("person", None, r"\b(who|whom|whose)\b"),
+    ("place", None, r"\bwhere\b"), ("manner", None, r"\bhow\b"), ("entity", None, r"\bwhich\b"),
+    ("definition", None, r"\bwhat\b"),
+)
+MONEY_WORDS = ("tổng thu", "thu ngân sách", "chi ngân sách", "chi phí", "đã chi", "được chi",
+               "chi trả", "ngân sách", "kinh phí", "vốn", "tiền", "giá trị", "doanh thu",
+               "thu nhập", "đầu tư", "nguồn vốn", "lợi nhuận", "giải ngân", "nộp")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """The expected answer of a question.
+
+    ``qtype``: number, duration, date, person, place, list, entity, definition, reason, manner
+    or other. ``head``: folded head-noun tokens ("đảng viên" -> ("dang", "vien")). ``grain``:
+    day/month/year/any for dates. ``percent``: a rate is asked. ``money``: the subject is money.
+    """
+
+    qtype: str
+    head: tuple[str, ...] = ()
+    grain: str | None = None
+    percent: bool = False
+    money: bool = False
+    english: bool = False
+
+    @property
+    def short(self) -> bool:
+        """True when the answer should be a phrase (figure, name, date, place, list)."""
+        return self.qtype in SHORT_TYPES
+
+
+def is_english(question: str) -> bool:
+    """True when the question looks English (no diacritics, several English function words)."""
+    if has_diacritics(question):
+        return False
+    words = re.findall(r"[a-z]+", question.lower())
+    return sum(w in _EN_WORDS for w in words) >= 2 or (bool(words) and words[0] in _EN_WORDS
+                                                       and words[0] not in {"a", "do"})
+
+
+def _norm(question: str) -> tuple[str, bool]:
+    """Space-joined lower-case words of the question, folded when typed without diacritics."""
+    text = nfc(question).lower()
+    folded = not has_diacritics(text)
+    if folded:
+        text = fold(text)
+    return " " + " ".join(re.findall(r"\w+|%", text)) + " ", folded
+
+
+def _find(text: str, folded: bool, phrases: tuple[str, ...]) -> re.Match[str] | None:
+    """First whole-word match of any phrase (folded when the question is folded)."""
+    best: re.Match[str] | None = None
+    for phrase in phrases:
+        p = fold(phrase) if folded else phrase
+        m = re.search(r"(?<= )" + re.escape(p) + r"(?= )", text)
+        if m and (best is None or m.start() < best.start()):
+            best = m
+    return best
+
+
+def head_after(text: str, pos: int, folded: bool, max_words: int = 4) -> tuple[str, ...]:
+    """Folded head-noun words starting at ``pos`` of the normalised question."""
+    words = text[pos:].split()
+    stop = _HEAD_STOP_FOLDED if folded else _HEAD_STOP
+    head: list[str] = []
+    for i, word in enumerate(words[:max_words]):
+        w = fold(word)
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if word in stop or word[0].isdigit() or (w in {"nam", "thang"} and nxt[:1].isdigit()):
+            break
+        head.append(w)
+    return tuple(head)
+
+
+def head_before(text: str, end: int, folded: bool, max_words: int = 2) -> tuple[str, ...]:
+    """Folded words just before position ``end`` (the noun that "nào" qualifies)."""
+    stop = _HEAD_STOP_FOLDED if folded else _HEAD_STOP
+    words = text[:end].split()[-max_words:]
+    while words and (words[0] in stop or words[0][0].isdigit()):
+        words = words[1:]
+    return tuple(fold(w) for w in words)
+
+
+def _classify_english(question: str) -> QuestionInfo:
+    """Expected answer type of an English question."""
+    text = question.lower()
+    for qtype, flag, pattern in _EN_RULES:
+        if re.search(pattern, text):
+            grain = flag if qtype == "date" else None
+            return QuestionInfo(qtype, grain=grain, percent=flag == "percent", english=True)
+    return QuestionInfo("other", english=True)
+
+
+def classify(question: str) -> QuestionInfo:
+    """The :class:`QuestionInfo` of ``question`` (any Unicode form, diacritics optional)."""
+    if is_english(question):
+        return _classify_english(question)
+    text, folded = _norm(question)
+    money = _find(text, folded, MONEY_WORDS) is not None
+    if _find(text, folded, _REASON):
+        return QuestionInfo("reason")
+    if _find(text, folded, _MANNER) and not _find(text, folded, _NUMBER):
+        return QuestionInfo("manner")
+    if _find(text, folded, _DURATION):
+        return QuestionInfo("duration")
+    for grain, phrases in _DATE.items():
+        if _find(text, folded, phrases):
+            return QuestionInfo("date", grain=grain)
+    m = _find(text, folded, _NUMBER)
+    if m:
+        percent = _find(text, folded, _PERCENT) is not None
+        head = head_after(text, m.end() + 1, folded)
+        if head[:1] in {("nam",), ("thang",), ("ngay",), ("gio",), ("tuan",)} and len(head) == 1:
+            return QuestionInfo("duration", head=head)
+        return QuestionInfo("number", head=head, percent=percent, money=money)
+    return _classify_names(text, folded)
+
+
+def _classify_names(text: str, folded: bool) -> QuestionInfo:
+    """Person, list, place, entity and sentence-type questions."""
+    if _find(text, folded, _PERSON):
+        return QuestionInfo("person")
+    m = re.search(r"(?<= )(những|các|nhung|cac) ((?:\w+ ){1,3})nào(?= )" if not folded
+                  else r"(?<= )(nhung|cac) ((?:\w+ ){1,3})nao(?= )", text)
+    if m:
+        return QuestionInfo("list", head=tuple(fold(w) for w in m.group(2).split()))
+    m = _find(text, folded, tuple(f"{w} nào" for w in _PLACE_WORDS))
+    if m:
+        return QuestionInfo("place", head=tuple(fold(w) for w in m.group().split()[:-1]))
+    if _find(text, folded, _PLACE):
+        return QuestionInfo("place")
+    m = re.search(r"(?<= )(nào|nao)(?= )" if folded else r"(?<= )nào(?= )", text)
+    if m:
+        return QuestionInfo("entity", head=head_before(text, m.start(), folded))
+    if _find(text, folded, _DEFINITION):
+        return QuestionInfo("definition")
+    return QuestionInfo("other")

@@ -1,0 +1,191 @@
+"""Small pure scoring functions of the heuristic reader (lists/arrays in, numbers out)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from qa.qtype import QuestionInfo
+from qa.spans import TIME_UNITS, Candidate
+
+# Weights of the final logistic; see ``answer_logit``. Hand-set, then checked on the seeds
+# and XQuAD-vi (docs in the report of the reader commit).
+SENTENCE_WEIGHTS = {"lex": 3.0, "bigram": 1.2, "emb": 1.6, "rank": 0.4, "typed": 0.8}
+SPAN_WEIGHTS = {"fit": 1.6, "prox": 1.6, "head": 0.5}
+BIAS_SHORT = -4.2
+BIAS_SENTENCE = -3.0
+PLAN_WORDS = ("phấn đấu", "mục tiêu", "tối thiểu", "dự kiến", "kế hoạch", "chỉ tiêu giao")
+RATIO_WORDS = ("kế hoạch", "dự toán", "so với", "cùng kỳ", "kh", "chỉ tiêu")
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), safe for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def idf_weights(terms: Sequence[str], docs: Sequence[set[str]]) -> dict[str, float]:
+    """Smoothed IDF of each term over ``docs`` (the sentences being read): log((N+1)/(df+.5))."""
+    n = len(docs)
+    return {t: math.log((n + 1) / (sum(t in d for d in docs) + 0.5)) + 0.1 for t in set(terms)}
+
+
+TIME_WORDS = frozenset({"năm", "tháng", "ngày", "quý", "tuần", "đầu", "cuối", "giữa", "nay",
+                        "nam", "thang", "ngay", "quy", "tuan", "dau", "cuoi", "giua"})
+
+
+def time_terms(words: Sequence[str]) -> set[str]:
+    """Question words that only date the question ("9 tháng đầu năm 2020", "10/11/2023").
+
+    Reports state such scope once per paragraph, not next to each figure, so these words
+    should weigh less.
+    """
+    out: set[str] = set()
+    for i, word in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        prev = words[i - 1] if i else ""
+        year = word.isdigit() and 1900 <= int(word) <= 2100
+        counted = word.isdigit() and nxt in TIME_WORDS
+        dated = "/" in word and prev in {"ngày", "ngay", "tháng", "thang"}
+        if word in TIME_WORDS or year or counted or dated:
+            out.add(word)
+    return out
+
+
+def scale_terms(weights: Mapping[str, float], terms: set[str], factor: float) -> dict[str, float]:
+    """A copy of ``weights`` with ``terms`` multiplied by ``factor``."""
+    return {t: w * factor if t in terms else w for t, w in weights.items()}
+
+
+def lexical_overlap(terms: Sequence[str], folded_terms: Sequence[str], weights: Mapping[str, float],
+                    words: set[str], folded_words: set[str], folded_weight: float = 0.5) -> float:
+    """IDF-weighted share of question terms found in a sentence; folded matches count less."""
+    total = sum(weights[t] for t in terms)
+    if total <= 0:
+        return 0.0
+    got = 0.0
+    for term, folded in zip(terms, folded_terms, strict=False):
+        if term in words:
+            got += weights[term]
+        elif folded in folded_words:
+            got += folded_weight * weights[term]
+    return got / total
+
+
+def bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent word pairs."""
+    return set(zip(words, words[1:], strict=False))
+
+
+def bigram_overlap(question: set[tuple[str, str]], sentence: set[tuple[str, str]]) -> float:
+    """Share of the question's bigrams that occur in the sentence."""
+    return len(question & sentence) / len(question) if question else 0.0
+
+
+def cosine_rows(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Cosine similarity of one vector with each row."""
+    q = query / (np.linalg.norm(query) + 1e-12)
+    r = rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-12)
+    return r @ q
+
+
+def embedding_feature(cos: float) -> float:
+    """Map an e5 cosine (unrelated ~0.75, close ~0.9) to [-1, 1]."""
+    return max(-1.0, min(1.0, (cos - 0.8) / 0.08))
+
+
+def rank_feature(scores: Sequence[float]) -> list[float]:
+    """1 / (1 + dense rank) of each retrieval score (ties share a rank)."""
+    order = sorted(set(scores), reverse=True)
+    return [1.0 / (1.0 + order.index(s)) for s in scores]
+
+
+def sentence_logit(lex: float, bigram: float, emb: float | None, rank: float,
+                   typed: float) -> float:
+    """Linear score of a sentence from its features (all roughly in [0, 1])."""
+    w = SENTENCE_WEIGHTS
+    score = w["lex"] * lex + w["bigram"] * bigram + w["rank"] * rank + w["typed"] * typed
+    return score + (w["emb"] * emb if emb is not None else 0.0)
+
+
+def type_fit(info: QuestionInfo, cand: Candidate) -> float:
+    """How well a candidate's kind fits the expected answer type, in [0, 1]."""
+    table = _FIT.get(info.qtype, {})
+    fit = table.get(cand.kind, 0.0)
+    if info.qtype == "number":
+        fit = _number_fit(info, cand, fit)
+    elif info.qtype == "duration":
+        fit = 1.0 if cand.kind == "number" and cand.unit.split(" ")[-1:] and any(
+            u in cand.unit for u in ("nam", "thang", "ngay", "gio", "phut", "tuan")) else fit
+    elif info.qtype == "date":
+        fit = _DATE_FIT.get(info.grain or "any", {}).get(cand.kind, 0.0)
+    elif info.qtype in {"place", "list"} and info.head and cand.unit:
+        fit = min(1.0, fit + (0.2 if cand.unit.split(" ")[0] == info.head[0] else -0.1))
+    return fit
+
+
+def _number_fit(info: QuestionInfo, cand: Candidate, fit: float) -> float:
+    """Type fit of a figure for a "bao nhiêu" question (percent, money, head noun)."""
+    if cand.kind == "percent":
+        return 1.0 if info.percent else 0.45
+    if info.percent and cand.kind == "number":
+        return 0.35
+    if cand.kind != "number":
+        return fit
+    if cand.head_match:
+        return 1.0
+    money = any(u in cand.unit for u in ("dong", "usd", "euro"))
+    if info.money:
+        return 1.0 if money else 0.6
+    if info.head and cand.unit and cand.unit not in TIME_UNITS:
+        return 0.6
+    return 0.8 if not info.head else 0.7
+
+
+_FIT: dict[str, dict[str, float]] = {
+    "number": {"number": 0.8, "percent": 0.5, "year": 0.25, "date": 0.1, "month": 0.1},
+    "duration": {"number": 0.5, "year": 0.1},
+    "person": {"person": 1.0, "name": 0.55, "place": 0.15, "list": 0.3},
+    "place": {"place": 1.0, "name": 0.6, "list": 0.6, "person": 0.2},
+    "list": {"list": 1.0, "place": 0.55, "name": 0.45, "person": 0.45},
+    "definition": {"predicate": 0.75},
+    "entity": {"name": 0.8, "person": 0.7, "place": 0.7, "list": 0.6, "number": 0.3},
+}
+_DATE_FIT: dict[str, dict[str, float]] = {
+    "day": {"date": 1.0, "month": 0.5, "year": 0.4},
+    "month": {"month": 1.0, "date": 0.8, "year": 0.3},
+    "year": {"year": 1.0, "date": 0.7, "month": 0.7},
+    "any": {"date": 1.0, "month": 0.9, "year": 0.8},
+}
+
+
+def proximity(positions: Mapping[str, Sequence[float]], weights: Mapping[str, float],
+              span: tuple[float, float], right_cost: float = 1.6, scale: float = 4.0) -> float:
+    """Weighted closeness of question terms to a span, in [0, 1].
+
+    ``positions`` gives each matched term's token positions (already stretched across clause
+    breaks); terms to the right cost ``right_cost`` times more distance (Vietnamese states the
+    subject before the figure).
+    """
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    got = 0.0
+    for term, places in positions.items():
+        dists = [span[0] - p if p < span[0] else right_cost * (p - span[1] + 1)
+                 for p in places if not span[0] <= p < span[1]]
+        if dists:
+            got += weights.get(term, 0.0) / (1.0 + min(dists) / scale)
+    return got / total
+
+
+def answer_logit(sentence: float, fit: float, evidence: float, prox: float, head: bool,
+                 penalty: float) -> float:
+    """Linear score of a short answer: its sentence plus span evidence, minus penalties."""
+    w = SPAN_WEIGHTS
+    return (sentence + w["fit"] * fit * evidence + w["prox"] * prox + w["head"] * head
+            - penalty + BIAS_SHORT)
