@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hoidap.config import Config
 from hoidap.errors import DocumentNotFoundError
 from index.build import BuildReport, Progress, build_index
 from index.store import LoadedIndex, load_index
 from index.types import Document
-from qa.reader import HeuristicReader, Reader, is_no_answer
 from qa.retrieve import Mode, Retriever, check_filters
 from qa.types import Filters, Passage, QAResult
 from qa.validate import check_k, clean_question
+
+if TYPE_CHECKING:
+    from qa.reader import Reader
 
 
 class QAEngine:
@@ -47,6 +50,8 @@ class QAEngine:
     def reader(self) -> Reader:
         """The reader (heuristic by default; embeddings let it answer English questions)."""
         if self._reader is None:
+            from qa.reader import HeuristicReader
+
             emb = self.embedder
             self._reader = HeuristicReader(embed_queries=emb.encode_queries,
                                            embed_passages=emb.encode_passages)
@@ -102,6 +107,8 @@ class QAEngine:
         passages = retriever.search(question, max(k, self.config.reader.passages), filters)
         answers = self.reader.read(question, passages, retriever.index.documents)
         answers = answers[: self.config.reader.max_answers]
+        from qa.reader import is_no_answer
+
         refused = is_no_answer(answers, self.config.reader.no_answer_threshold)
         return QAResult(question=question, no_answer=refused,
                         answers=() if refused else tuple(answers), passages=tuple(passages[:k]))
