@@ -248,7 +248,9 @@ def _query_parsers(sub) -> None:
 
 
 # Other modules register subcommands here: (module, function taking the subparsers object).
-EXTRA_COMMANDS: list[tuple[str, str]] = []
+EXTRA_COMMANDS: list[tuple[str, str]] = [
+    ("qa.evalcli", "register"),
+]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -146,12 +146,15 @@ def _embed(chunks_texts: list[str], old: LoadedIndex | None, encoder: PassageEnc
 
 def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, *,
                 remove: Sequence[str] = (), fresh: bool = False,
-                progress: Progress | None = None) -> BuildReport:
-    """Add/update the documents under ``paths`` and drop ``remove`` in the configured index."""
+                progress: Progress | None = None,
+                documents: Sequence[Document] = ()) -> BuildReport:
+    """Add/update the documents under ``paths`` (and ready-made ``documents``, e.g. from a
+    data set) and drop ``remove`` in the configured index."""
     t0 = time.perf_counter()
     index_dir = config.resolved_index_dir
     old = _existing(index_dir, fresh)
     new_docs, failed = collect_documents(paths) if paths else ([], [])
+    new_docs = [*new_docs, *documents]
     docs, what = merge_documents(old.documents if old else {}, new_docs, remove)
     if not docs and not what["removed"]:
         reasons = "; ".join(f"{p}: {r}" for p, r in failed[:5]) or "no supported files found"

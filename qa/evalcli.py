@@ -1,0 +1,105 @@
+"""``hoidap eval FILE``: retrieval and answer metrics on a SQuAD or JSONL question file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+
+from hoidap.config import Config
+from hoidap.errors import InputError
+
+_LABELS = (
+    ("questions", "questions"), ("answerable", "answerable"), ("unanswerable", "unanswerable"),
+    ("mode", "retrieval mode"), ("recall@1", "R@1"), ("recall@5", "R@5"),
+    ("mrr@10", "MRR@10"), ("em", "answer EM"), ("f1", "answer F1"),
+    ("contains", "answer contains gold"), ("passage_contains", "answer passage contains gold"),
+    ("refused_answerable", "refused (answerable)"),
+    ("no_answer_precision", "no-answer precision"), ("no_answer_recall", "no-answer recall"),
+    ("latency_p50_ms", "ask latency p50 (ms)"), ("latency_p95_ms", "ask latency p95 (ms)"),
+    ("search_p50_ms", "search latency p50 (ms)"),
+)
+
+
+def register(subparsers) -> None:
+    """Add the ``eval`` subcommand to the ``hoidap`` parser."""
+    p = subparsers.add_parser(
+        "eval", help="measure retrieval and answers on a SQuAD JSON or JSONL question file")
+    p.add_argument("file", help="SQuAD v1/v2 JSON, or JSONL lines {\"question\", \"answers\", "
+                                "\"doc\"?}")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--index", metavar="DIR", help="index to evaluate (default: the usual one)")
+    src.add_argument("--build", action="store_true",
+                     help="index the file's contexts (SQuAD) into a temporary index first")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
+                   help="retrieval mode for R@k/MRR (answers always use hybrid)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--out", metavar="RESULTS.jsonl", help="write per-question results here")
+    p.set_defaults(func=cmd_eval)
+
+
+def _check_args(args: argparse.Namespace, config: Config) -> None:
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be at least 1, got {args.limit}")
+    if not 1 <= args.k <= config.max_k:
+        raise InputError(f"--k must be from 1 to {config.max_k}, got {args.k}")
+    if args.out and not Path(args.out).parent.is_dir():
+        raise InputError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
+
+
+def _write_results(path: str, results) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for r in results:
+                fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write --out {path}: {exc}") from exc
+
+
+def format_metrics(metrics: dict) -> str:
+    """The metrics as an aligned two-column table."""
+    rows = []
+    for key, label in _LABELS:
+        if key not in metrics:
+            continue
+        value = metrics[key]
+        text = "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) \
+            else str(value)
+        rows.append(f"{label:<30} {text}")
+    return "\n".join(rows)
+
+
+def cmd_eval(args: argparse.Namespace, config: Config) -> int:
+    """Handler of ``hoidap eval``."""
+    from tqdm import tqdm
+
+    from hoidap.cli import _progress_bar
+    from qa.engine import QAEngine
+    from qa.evaluate import build_eval_index, evaluate, load_eval_set, summarize
+
+    _check_args(args, config)
+    data = load_eval_set(Path(args.file))
+    examples = data.examples[: args.limit] if args.limit else data.examples
+    with ExitStack() as stack:
+        if args.build:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoidap-eval-"))
+            config = replace(config, index_dir=Path(tmp) / "index")
+        engine = QAEngine(config)
+        if args.build:
+            build_eval_index(data, config, engine.embedder, args.file, progress=_progress_bar())
+        engine.warm_up()
+        with tqdm(total=len(examples), desc="eval", unit="q", file=sys.stderr,
+                  leave=False) as bar:
+            results = evaluate(engine, examples, k=args.k, mode=args.mode,
+                               progress=bar.update)
+    metrics = summarize(results, mode=args.mode, k=args.k)
+    if args.out:
+        _write_results(args.out, results)
+    print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
+    return 0
