@@ -21,9 +21,10 @@ index: setup
 	$(HOIDAP) index build seeds
 
 run: index
-	$(HOIDAP) search "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020"
+	$(HOIDAP) serve  # chat at http://127.0.0.1:7860/, REST API under /api, docs at /docs
 
 test: setup
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

@@ -250,6 +250,7 @@ def _query_parsers(sub) -> None:
 # Other modules register subcommands here: (module, function taking the subparsers object).
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("qa.evalcli", "register"),
+    ("ui.serve", "register"),
 ]
 
 

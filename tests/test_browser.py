@@ -1,0 +1,231 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright.
+
+The real server (uvicorn in a thread, free loopback port) runs over a temporary index of
+the seeds plus a hostile document, embedded with the real model. Screenshots go to
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hoidap.config import Config, default_corpus
+from index.build import build_index
+from qa.engine import QAEngine
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SEEDS_QA = Path("/work/shared/eval/seeds_qa.jsonl")
+SEED_Q = ("Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt bao nhiêu?",
+          "452,2 tỷ đồng")
+HOSTILE = (
+    "Thứ hai, 01/03/2022\n\nXã Hòa Bình tổng kết công tác giảm nghèo năm 2021\n\n"
+    "Báo cáo của UBND xã Hòa Bình có đoạn <script>alert('xss')</script> và "
+    "<img src=x onerror=alert(1)> chỉ được hiển thị như văn bản.\n\n"
+    "Năm 2021, số hộ nghèo của xã Hòa Bình giảm còn 120 hộ, tỷ lệ hộ nghèo còn 4,2%.")
+UPLOAD = ("Xã Đồng Tâm khánh thành cầu treo\n\nNgày 2/9/2024, xã Đồng Tâm khánh thành cầu "
+          "treo bắc qua suối Nà Lừa. Cầu treo dài 86 mét, rộng 1,5 mét, tổng vốn đầu tư "
+          "3,2 tỷ đồng do nhân dân đóng góp một phần.")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embedder):
+    """Base URL of a live server over seeds + a hostile document (real embedder)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium missing: apt-get install -y chromium (make test does it)")
+    import uvicorn
+
+    from ui.app import create_app
+
+    home = tmp_path_factory.mktemp("web")
+    extra = home / "extra"
+    extra.mkdir()
+    (extra / "tin_doc_hai.txt").write_text(HOSTILE, encoding="utf-8")
+    config = Config.from_env(home=home, index_dir=home / "index")
+    build_index([default_corpus(), extra], config, embedder)
+    engine = QAEngine(config, embedder=embedder).warm_up()
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not srv.started:
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}", home
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="vi-VN")
+    pg = context.new_page()
+    pg.dialogs = []  # type: ignore[attr-defined]
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def _ask(page, question: str):
+    """Type a question, send it, and return the locator of the newest reply."""
+    before = page.locator("#chat .hd-reply").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    page.locator("#chat .hd-reply").nth(before).wait_for(timeout=120_000)
+    page.wait_for_timeout(400)  # let the scroll-to-reply script run
+    return page.locator("#chat .hd-reply").nth(before)
+
+
+def _seed_question() -> tuple[str, str]:
+    if SEEDS_QA.exists():
+        first = json.loads(SEEDS_QA.read_text(encoding="utf-8").splitlines()[0])
+        return first["question"], first["answers"][0]
+    return SEED_Q
+
+
+def test_home_page_is_vietnamese_with_examples(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.get_by_text("Hỏi đáp tài liệu").first.wait_for(timeout=60_000)
+    page.get_by_text("Câu hỏi mẫu", exact=True).wait_for(timeout=30_000)
+    page.get_by_text("Lọc tài liệu", exact=True).wait_for(timeout=30_000)
+    assert page.locator("#ask").inner_text().strip() == "Hỏi"
+    page.get_by_text(SEED_Q[0][:40]).first.wait_for(timeout=30_000)  # an example question
+    _shot(page, "01-home.png")
+
+
+def test_ask_seed_question_and_open_viewer(server, page):
+    base, _ = server
+    question, expected = _seed_question()
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    reply = _ask(page, question)
+    assert reply.locator(".hd-answer").inner_text().strip() == expected
+    marks = reply.locator(".hd-passage mark")
+    assert marks.first.inner_text().strip() == expected
+    assert "[1]" in reply.locator(".hd-src-head").first.inner_text()
+    _shot(page, "02-answer.png")
+
+    link = reply.locator("a.hd-view").first
+    assert link.get_attribute("href").startswith("/viewer/")
+    with page.context.expect_page() as popup:
+        link.click()
+    viewer = popup.value
+    viewer.wait_for_load_state()
+    hl = viewer.locator("mark#hl")
+    assert hl.inner_text() == expected
+    viewer.wait_for_timeout(300)
+    box = hl.bounding_box()
+    assert box is not None and 0 <= box["y"] <= viewer.viewport_size["height"]  # in view
+    viewer.screenshot(path=str(ARTIFACTS / "03-viewer.png"))
+    assert not page.dialogs
+
+
+def test_clear_button_empties_history(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    _ask(page, "Huyện Chi Lăng có bao nhiêu nhiệm vụ trọng tâm năm 2023 đạt mức hoàn thành "
+               "xuất sắc?")
+    _ask(page, "Ai là trưởng đoàn công tác của Thường trực Tỉnh ủy làm việc với Huyện ủy "
+               "Cao Lộc?")
+    assert page.locator("#chat .hd-question").count() == 2  # history kept in the session
+    page.locator("#clear").click()
+    page.wait_for_function("document.querySelectorAll('#chat .hd-reply').length === 0")
+
+
+def test_upload_then_ask_about_it(server, page, tmp_path):
+    base, home = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    doc = tmp_path / "Cầu treo Đồng Tâm.txt"
+    doc.write_text(UPLOAD, encoding="utf-8")
+    page.locator("#upload input[type=file], input[type=file]").first.set_input_files(str(doc))
+    page.get_by_text("Đã nạp 1 tài liệu mới").wait_for(timeout=180_000)
+    _shot(page, "04-upload.png")
+    assert (home / "uploads" / "Cau_treo_Dong_Tam.txt").is_file()
+    reply = _ask(page, "Cầu treo ở xã Đồng Tâm dài bao nhiêu mét?")
+    assert "86 mét" in reply.locator(".hd-answer").inner_text()
+    assert reply.locator(".hd-title").first.inner_text() == "Xã Đồng Tâm khánh thành cầu treo"
+    _shot(page, "05-upload-answer.png")
+
+
+def test_hostile_document_shows_as_text(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    reply = _ask(page, "Năm 2021 số hộ nghèo của xã Hòa Bình giảm còn bao nhiêu hộ?")
+    text = page.locator("#chat").inner_text()
+    assert "<script>alert('xss')</script>" in text or "<img src=x onerror=alert(1)>" in text
+    assert page.locator("#chat img[src='x']").count() == 0
+    assert page.locator("#chat script").count() == 0
+    _shot(page, "06-hostile-chat.png")
+    href = reply.locator("a.hd-view").first.get_attribute("href")
+    page.goto(base + href)
+    body = page.locator("main").inner_text()
+    assert "<script>alert('xss')</script>" in body and "<img src=x onerror=alert(1)>" in body
+    assert page.locator("main img").count() == 0
+    _shot(page, "07-hostile-viewer.png")
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+
+
+def test_unanswerable_question_says_so(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    reply = _ask(page, "Dân số của thành phố Paris năm 2020 là bao nhiêu người?")
+    assert "Không tìm thấy câu trả lời trong tài liệu" in reply.inner_text()
+    assert reply.locator(".hd-source").count() >= 1  # the closest passages are shown
+    assert reply.locator("mark").count() == 0
+
+
+def test_filters_limit_the_sources(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    page.locator("#docs input").first.click()
+    options = page.locator("[role=option]")
+    options.first.wait_for(timeout=30_000)
+    assert options.count() >= 6  # the seeds and the hostile document are listed
+    page.keyboard.press("Escape")
+    page.locator("#date_from textarea, #date_from input").first.fill("2022-01-01")
+    page.locator("#date_to textarea, #date_to input").first.fill("2022-12-31")
+    reply = _ask(page, "Tổng thu ngân sách năm 2020 là bao nhiêu?")
+    dates = [t.split("·")[1].strip() for t in reply.locator(".hd-src-head").all_inner_texts()]
+    assert dates and all(d.endswith("/2022") for d in dates)
+    _shot(page, "08-filtered.png")
+

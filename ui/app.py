@@ -1,0 +1,180 @@
+"""One web server: REST API under ``/api``, document viewer, and the Gradio chat at ``/``.
+
+Build it with :func:`create_app` around an engine; ``hoidap serve`` runs it with uvicorn.
+No response ever carries a stack trace: library errors become JSON with a message,
+anything else a generic 500 (logged on the server).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hoidap import __version__
+from hoidap.errors import (
+    DocumentNotFoundError,
+    HoidapError,
+    IndexStateError,
+    InputError,
+    LoadError,
+    ModelError,
+)
+from qa.engine import QAEngine
+from qa.types import Filters
+from ui.render import VIEWER_CSP, viewer_page
+
+log = logging.getLogger("hoidap.web")
+
+MAX_UPLOAD = "20mb"
+
+
+class _Filtered(BaseModel):
+    """Filter fields shared by ask and search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(5, description="number of passages returned")
+    doc_ids: list[str] | None = Field(None, description="only these documents")
+    date_from: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+    date_to: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+
+    def filters(self) -> Filters | None:
+        """The engine filters, or None when none is set."""
+        if self.doc_ids is None and not self.date_from and not self.date_to:
+            return None
+        ids = tuple(self.doc_ids) if self.doc_ids is not None else None
+        return Filters(ids, self.date_from or None, self.date_to or None)
+
+
+class AskRequest(_Filtered):
+    """Body of ``POST /api/ask`` (the same options as ``hoidap ask``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "question": "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt "
+                    "bao nhiêu?", "k": 5}]})
+
+    question: str = Field(description="the question, in Vietnamese")
+
+
+class SearchRequest(_Filtered):
+    """Body of ``POST /api/search``."""
+
+    query: str = Field(description="words to look for")
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+
+def status_for(exc: HoidapError) -> int:
+    """HTTP status of a library error."""
+    if isinstance(exc, DocumentNotFoundError):
+        return 404
+    if isinstance(exc, (InputError, LoadError)):
+        return 422
+    if isinstance(exc, (IndexStateError, ModelError)):
+        return 503
+    return 500
+
+
+def _error(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": kind, "message": message}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query"))
+        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid value')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HoidapError)
+    async def on_hoidap(request: Request, exc: HoidapError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        return _error(status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "ValidationError", _validation_message(exc))
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return _error(500, "InternalError", "internal server error (details are in the log)")
+
+
+def _doc_meta(doc) -> dict:
+    return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "source": doc.source,
+            "content_hash": doc.content_hash, "chars": len(doc.text)}
+
+
+def _install_api(app: FastAPI, engine: QAEngine) -> None:
+    @app.post("/api/ask", tags=["api"], summary="Answer a question with cited spans")
+    def ask(body: AskRequest) -> dict:
+        return engine.ask(body.question, k=body.k, filters=body.filters()).to_dict()
+
+    @app.post("/api/search", tags=["api"], summary="Ranked passages for a query")
+    def search(body: SearchRequest) -> dict:
+        passages = engine.search(body.query, k=body.k, filters=body.filters(),
+                                 mode=body.mode)
+        return {"query": body.query, "passages": [p.to_dict() for p in passages]}
+
+    @app.get("/api/documents", tags=["api"], summary="Indexed documents (metadata only)")
+    def documents() -> list[dict]:
+        return [_doc_meta(d) for d in engine.documents()]
+
+    @app.get("/api/documents/{doc_id}", tags=["api"], summary="One document's cleaned text")
+    def document(doc_id: str) -> dict:
+        doc = engine.document(doc_id)
+        return {**_doc_meta(doc), "text": doc.text}
+
+    @app.get("/api/health", tags=["api"], summary="Is the index loaded?")
+    def health() -> dict:
+        index = engine.index
+        return {"status": "ok", "version": __version__, "index": str(engine.index_dir),
+                "documents": len(index.documents), "chunks": len(index.chunks)}
+
+
+def _install_viewer(app: FastAPI, engine: QAEngine) -> None:
+    @app.get("/viewer/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
+    def viewer(doc_id: str, start: int | None = Query(None, ge=0),
+               end: int | None = Query(None, ge=0)) -> HTMLResponse:
+        doc = engine.document(doc_id)
+        if start is not None and end is not None and not start <= end <= len(doc.text):
+            raise InputError(f"span {start}-{end} is outside document {doc_id!r} "
+                             f"(0-{len(doc.text)}); use offsets from a citation")
+        headers = {"Content-Security-Policy": VIEWER_CSP, "X-Content-Type-Options": "nosniff"}
+        return HTMLResponse(viewer_page(doc, start, end), headers=headers)
+
+
+def uploads_dir_for(engine: QAEngine) -> Path:
+    """Where uploaded files are kept: ``uploads/`` next to the index folder."""
+    return engine.index_dir.parent / "uploads"
+
+
+def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
+               with_ui: bool = True) -> FastAPI:
+    """The FastAPI app (API, viewer, OpenAPI docs at ``/docs``) with the chat at ``/``."""
+    app = FastAPI(title="hoidap", version=__version__,
+                  description="Hỏi đáp: câu trả lời trích nguyên văn từ tài liệu, có trích dẫn.")
+    app.state.engine = engine
+    _install_error_handlers(app)
+    _install_api(app, engine)
+    _install_viewer(app, engine)
+    if with_ui:
+        import gradio as gr
+
+        from ui.chat import CSS, build_chat, theme
+
+        blocks = build_chat(engine, uploads_dir or uploads_dir_for(engine))
+        app = gr.mount_gradio_app(app, blocks, path="/", footer_links=[],
+                                  run_history=False, max_file_size=MAX_UPLOAD, css=CSS,
+                                  theme=theme(), show_error=True)
+    return app

@@ -1,0 +1,225 @@
+"""The Gradio chat page: ask, read cited answers, filter, upload documents.
+
+Handlers are small functions over the engine so they can be tested without a browser;
+:func:`build_chat` only wires them to components.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable, Sequence
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+
+from hoidap.errors import HoidapError
+from index.clean import safe_doc_id
+from index.loaders import SUPPORTED
+from qa.engine import QAEngine
+from qa.types import Filters
+from ui.render import answer_html, document_label, error_html, question_html
+
+Message = dict[str, str]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".docx"]
+
+EXAMPLES = [
+    "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt bao nhiêu?",
+    "Ai là trưởng đoàn công tác của Thường trực Tỉnh ủy làm việc với Huyện ủy Cao Lộc?",
+    "Huyện Chi Lăng có bao nhiêu nhiệm vụ trọng tâm năm 2023 đạt mức hoàn thành xuất sắc?",
+    "Những xã nào của huyện Cao Lộc dự kiến đạt chuẩn nông thôn mới vào cuối năm 2020?",
+]
+
+# After a reply: show the new question and the start of its answer, not the reply's end.
+SCROLL_TO_REPLY = """() => { setTimeout(() => {
+  const q = document.querySelectorAll('#chat .hd-question');
+  if (q.length) q[q.length - 1].scrollIntoView({block: 'start', behavior: 'smooth'});
+}, 100); }"""
+
+STAGES = {"embed": "Đang tạo vector cho các đoạn văn"}
+
+CSS = """
+.hd-reply p{margin:.25rem 0}
+.hd-short{font-size:1.05rem}
+.hd-question{scroll-margin-top:24px}
+.hd-answer{background:#fff3bf;padding:0 .2em;border-radius:3px;font-weight:600}
+.hd-score{color:#6e7781;font-size:.85em}
+.hd-label{font-weight:600;margin-top:.5rem}
+.hd-sources{padding-left:0;list-style:none;margin:.25rem 0}
+.hd-source{margin:.4rem 0}
+.hd-src-head{font-size:.9rem}
+.hd-passage{margin:.25rem 0 .25rem .5rem;padding:.3rem .6rem;border-left:3px solid #d0d7de;
+font-size:.92rem}
+.hd-passage mark{background:#ffe066;padding:0 .1em;border-radius:2px}
+.hd-error{color:#9a2f2f}
+"""
+
+INTRO = (
+    "## Hỏi đáp tài liệu\n"
+    "Đặt câu hỏi bằng tiếng Việt về các báo cáo đã nạp. Câu trả lời được **trích nguyên văn** "
+    "từ tài liệu, kèm nguồn (tên bài, ngày, đoạn) và đoạn văn có phần trả lời được tô sáng. "
+    "Nếu tài liệu không chứa câu trả lời, hệ thống sẽ nói rõ. "
+    "[API & tài liệu kỹ thuật](/docs)"
+)
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with local system fonts (no web-font download)."""
+    return gr.themes.Default(font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
+                             font_mono=["ui-monospace", "monospace"])
+
+
+# -- handlers (no Gradio objects needed to test them) ---------------------------------------
+def make_filters(doc_ids: Sequence[str] | None, date_from: str | None,
+                 date_to: str | None) -> Filters | None:
+    """Filters from the form; None when nothing is chosen."""
+    ids = tuple(doc_ids) if doc_ids else None
+    date_from = (date_from or "").strip() or None
+    date_to = (date_to or "").strip() or None
+    if ids is None and date_from is None and date_to is None:
+        return None
+    return Filters(ids, date_from, date_to)
+
+
+def respond(engine: QAEngine, question: str, history: list[Message] | None,
+            doc_ids: Sequence[str] | None = None, date_from: str | None = None,
+            date_to: str | None = None) -> list[Message]:
+    """The chat history with the question and its reply appended."""
+    history = list(history or [])
+    if not (question or "").strip():
+        return history
+    try:
+        result = engine.ask(question, k=5, filters=make_filters(doc_ids, date_from, date_to))
+        reply = answer_html(result)
+    except HoidapError as exc:
+        reply = error_html(str(exc))
+    return history + [{"role": "user", "content": question_html(question)},
+                      {"role": "assistant", "content": reply}]
+
+
+def document_choices(engine: QAEngine) -> list[tuple[str, str]]:
+    """(label, doc_id) pairs for the document filter."""
+    try:
+        return [(document_label(d), d.doc_id) for d in engine.documents()]
+    except HoidapError:
+        return []
+
+
+def upload_name(original: str, taken: set[str]) -> str:
+    """A safe file name for an upload: sanitised stem, lower-case known suffix.
+
+    A stem that collides with a document that did not come from the uploads folder
+    gets a short hash so an upload never replaces an existing document.
+    """
+    path = Path(original)
+    suffix = path.suffix.lower()
+    stem = safe_doc_id(path.stem)
+    if stem in taken:
+        stem = f"{stem}-{hashlib.sha256(original.encode('utf-8')).hexdigest()[:6]}"
+    return stem + suffix
+
+
+def save_uploads(files: Sequence[str], folder: Path, taken: set[str]) -> tuple[list[Path],
+                                                                                 list[str]]:
+    """Copy uploaded temp files into ``folder`` under safe names; returns (saved, rejected)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    rejected: list[str] = []
+    for f in files:
+        src = Path(f)
+        if src.suffix.lower() not in SUPPORTED:
+            rejected.append(f"{escape(src.name)}: loại tệp không hỗ trợ")
+            continue
+        dest = folder / upload_name(src.name, taken)
+        shutil.copyfile(src, dest)
+        saved.append(dest)
+    return saved, rejected
+
+
+def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
+                  progress: Callable[[str, int, int], None] | None = None) -> str:
+    """Index uploaded files incrementally; a Vietnamese status line (Markdown)."""
+    if not files:
+        return "Chưa chọn tệp nào."
+    folder = folder.resolve()
+    try:
+        taken = {d.doc_id for d in engine.documents() if Path(d.source).parent != folder}
+    except HoidapError:
+        taken = set()
+    saved, rejected = save_uploads(files, folder, taken)
+    if not saved:
+        return "Không thêm được tệp nào: " + "; ".join(rejected)
+    try:
+        report = engine.update(saved, progress=progress)
+    except HoidapError as exc:
+        return f"Không thêm được tài liệu: {escape(str(exc))}"
+    rejected += [escape(f"{Path(p).name}: {reason}") for p, reason in report.failed]
+    changed = report.added + report.updated
+    titles = "; ".join(f"“{escape(engine.document(d).title)}”" for d in changed)
+    lines = [f"Đã nạp {len(report.added)} tài liệu mới và cập nhật {len(report.updated)} "
+             f"tài liệu trong {report.seconds:.1f} giây{': ' + titles if titles else ''}. "
+             f"Chỉ mục hiện có {report.documents} tài liệu; bạn có thể hỏi ngay."]
+    if rejected:
+        lines.append("Bỏ qua: " + "; ".join(rejected))
+    return "\n\n".join(lines)
+
+
+# -- layout -----------------------------------------------------------------------------------
+def _progress_callback(progress: gr.Progress) -> Callable[[str, int, int], None]:
+    def update(stage: str, done: int, total: int) -> None:
+        progress((done, max(total, 1)), desc=STAGES.get(stage, stage), unit="đoạn")
+    return update
+
+
+def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
+    """The chat page as Gradio Blocks (mount it with ``gr.mount_gradio_app``)."""
+    with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Hội thoại", show_label=False, height=620, elem_id="chat",
+                                  autoscroll=False,
+                                  latex_delimiters=[], buttons=["copy"],
+                                  feedback_options=None, group_consecutive_messages=False,
+                                  placeholder="Hãy đặt câu hỏi hoặc chọn một câu hỏi mẫu "
+                                              "bên dưới.")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Nhập câu hỏi bằng tiếng Việt rồi bấm Hỏi…",
+                                     show_label=False, scale=5, elem_id="question",
+                                     max_lines=4)
+                    send = gr.Button("Hỏi", variant="primary", scale=1, elem_id="ask")
+                clear = gr.Button("Xoá hội thoại", size="sm", elem_id="clear")
+                gr.Examples(EXAMPLES, inputs=[box], label="Câu hỏi mẫu")
+            with gr.Column(scale=2):
+                with gr.Accordion("Lọc tài liệu", open=True):
+                    docs = gr.Dropdown(choices=document_choices(engine), multiselect=True,
+                                       label="Chỉ tìm trong các tài liệu",
+                                       info="Để trống để tìm trong tất cả.",
+                                       elem_id="docs")
+                    with gr.Row():
+                        date_from = gr.Textbox(label="Từ ngày", placeholder="YYYY-MM-DD",
+                                               elem_id="date_from")
+                        date_to = gr.Textbox(label="Đến ngày", placeholder="YYYY-MM-DD",
+                                             elem_id="date_to")
+                with gr.Accordion("Thêm tài liệu", open=True):
+                    gr.Markdown("Tệp .txt, .md, .html, .pdf hoặc .docx (tối đa 20 MB mỗi tệp). "
+                                "Tài liệu được lập chỉ mục ngay và hỏi được khi xong.")
+                    files = gr.UploadButton("Tải tài liệu lên…", file_count="multiple",
+                                            file_types=UPLOAD_TYPES, elem_id="upload")
+                    status = gr.Markdown(elem_id="upload_status")
+
+        def ask(question, history, ids, d_from, d_to):
+            return respond(engine, question, history, ids, d_from, d_to), ""
+
+        def upload(paths, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
+            message = add_documents(engine, paths, uploads, _progress_callback(progress))
+            return message, gr.Dropdown(choices=document_choices(engine))
+
+        inputs = [box, chat, docs, date_from, date_to]
+        box.submit(ask, inputs, [chat, box]).then(None, js=SCROLL_TO_REPLY)
+        send.click(ask, inputs, [chat, box]).then(None, js=SCROLL_TO_REPLY)
+        clear.click(lambda: ([], ""), None, [chat, box])
+        files.upload(upload, [files], [status, docs])
+        demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
+    return demo
