@@ -59,10 +59,20 @@ class BM25Pair:
         folded = _build([folded_tokens(t) for t in texts])
         return cls(exact, folded, len(texts))
 
-    def scores(self, query: str) -> np.ndarray:
-        """Exact + folded BM25 score of every row for ``query``."""
-        return (_scores(self.exact, self.size, exact_tokens(query))
-                + _scores(self.folded, self.size, folded_tokens(query)))
+    def scores(self, query: str, exact: bool = True) -> np.ndarray:
+        """Exact + folded BM25 score of every row for ``query`` (folded only if not ``exact``)."""
+        folded = _scores(self.folded, self.size, folded_tokens(query))
+        if not exact:
+            return folded
+        return _scores(self.exact, self.size, exact_tokens(query)) + folded
+
+    def coverage(self, query: str) -> float:
+        """Share of the query's folded tokens that occur in the corpus (0 for an empty query)."""
+        toks = folded_tokens(query)
+        if not toks or self.folded is None:
+            return 0.0
+        vocab = self.folded.vocab_dict
+        return sum(t in vocab for t in toks) / len(toks)
 
     def save(self, folder: Path) -> None:
         """Write both indexes under ``folder`` (numpy + json, no pickle)."""

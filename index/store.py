@@ -9,6 +9,7 @@ Layout of an index folder ``DIR``::
         chunks.jsonl       one chunk per line (id, doc_id, start, end, paragraph)
         embeddings.npy     float32 (n_chunks, dim), row i = chunk i (also the embedding cache)
         dense.faiss        FAISS inner-product index over the normalised embeddings
+        restore.json       folded -> accented spellings, to restore diacritics on queries
         bm25/, bm25_folded/  bm25s indexes over syllables, exact and diacritic-folded
 
 A new version is written into a temporary folder, renamed into place, and only then does
@@ -33,12 +34,14 @@ import numpy as np
 from hoidap.config import EMBED_DIM, FORMAT_VERSION, MODEL_ID, ChunkingConfig
 from hoidap.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError
 from index.bm25 import BM25Pair
+from index.restore import Table, build_table
 from index.types import Chunk, Document
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+RESTORE = "restore.json"
 REQUIRED_FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "embeddings.npy",
-                  "dense.faiss")
+                  "dense.faiss", RESTORE)
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -71,6 +74,7 @@ class LoadedIndex:
     dense: object  # faiss.Index
     bm25: BM25Pair
     embed_hashes: list[str]  # per chunk: hash of the text that was embedded (cache key)
+    restore_table: Table  # folded spelling -> the corpus's accented spelling
 
     @property
     def chunk_row(self) -> dict[str, int]:
@@ -131,6 +135,8 @@ def _write_version(folder: Path, data: IndexData) -> None:
         dense.add(emb)
     faiss.write_index(dense, str(folder / "dense.faiss"))
     BM25Pair.build(data.embed_texts).save(folder)
+    (folder / RESTORE).write_text(
+        json.dumps(build_table(data.embed_texts), ensure_ascii=False), encoding="utf-8")
     (folder / MANIFEST).write_text(
         json.dumps(manifest_for(data), ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -226,6 +232,7 @@ def load_index(index_dir: Path, progress: Callable[[str], None] | None = None) -
         emb = np.load(folder / "embeddings.npy", mmap_mode="r", allow_pickle=False)
         dense = faiss.read_index(str(folder / "dense.faiss"))
         bm25 = BM25Pair.load(folder)
+        table = json.loads((folder / RESTORE).read_text(encoding="utf-8"))
     except Exception as exc:  # any unreadable part means the same thing to the user
         raise IndexCorruptError(
             f"index {index_dir} could not be read ({type(exc).__name__}: {exc}); "
@@ -238,4 +245,4 @@ def load_index(index_dir: Path, progress: Callable[[str], None] | None = None) -
             f"index {index_dir} is inconsistent (counts differ between files); "
             f"{rebuild_hint(index_dir)}")
     return LoadedIndex(folder, manifest, docs, chunks, emb, dense, bm25,
-                       [r["embed_hash"] for r in rows])
+                       [r["embed_hash"] for r in rows], table)

@@ -105,7 +105,9 @@ class QAEngine:
         retriever = self._retrieval()
         check_filters(filters, list(retriever.index.documents))
         passages = retriever.search(question, max(k, self.config.reader.passages), filters)
-        answers = self.reader.read(question, passages, retriever.index.documents)
+        # A question typed without diacritics is read with the corpus's spelling restored.
+        answers = self.reader.read(retriever.restored(question), passages,
+                                   retriever.index.documents)
         answers = answers[: self.config.reader.max_answers]
         from qa.reader import is_no_answer
 

@@ -46,3 +46,19 @@ def minmax(values: Sequence[float]) -> list[float]:
     if hi - lo < 1e-12:
         return [1.0] * arr.size
     return ((arr - lo) / (hi - lo)).tolist()
+
+
+def fusion_weights(dense: float, bm25: float, has_marks: bool, coverage: float,
+                   min_coverage: float = 0.6, damp: float = 0.3) -> tuple[float, float]:
+    """Adapt the dense/BM25 weights to how a query is written.
+
+    A Vietnamese query typed without diacritics (``not has_marks`` but most of its syllables
+    occur in the corpus) is matched far better by folded BM25 than by the embedding, so the
+    dense weight is damped. A query mostly made of words foreign to the corpus (English, say)
+    is the embedding's job, so the BM25 weight is damped instead.
+    """
+    if has_marks:
+        return dense, bm25
+    if coverage >= min_coverage:
+        return dense * damp, bm25
+    return dense, bm25 * damp

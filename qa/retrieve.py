@@ -10,14 +10,21 @@ import numpy as np
 
 from hoidap.config import RetrievalConfig
 from hoidap.errors import InputError
+from index.restore import restore
 from index.store import LoadedIndex
-from index.textnorm import normalize
-from qa.fusion import max_rrf, rrf, top_k
+from index.textnorm import fold, normalize
+from qa.fusion import fusion_weights, max_rrf, rrf, top_k
 from qa.types import Filters, Passage
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MIN_COVERAGE = 0.6  # share of corpus syllables for a mark-less query to count as Vietnamese
+
+
+def has_marks(text: str) -> bool:
+    """Whether ``text`` carries any Vietnamese diacritic (or đ)."""
+    return fold(text) != text
 
 
 class QueryEncoder(Protocol):
@@ -85,9 +92,18 @@ class Retriever:
         order = np.argsort(-scores, kind="stable")[:n]
         return [int(rows[i]) for i in order]
 
-    def bm25_ranking(self, query: str, n: int, mask: np.ndarray | None) -> list[int]:
+    def bm25_ranking(self, query: str, n: int, mask: np.ndarray | None,
+                     exact: bool = True) -> list[int]:
         """Rows by exact + folded BM25 score (only rows sharing a term)."""
-        return [int(i) for i in top_k(self.index.bm25.scores(query), n, mask)]
+        return [int(i) for i in top_k(self.index.bm25.scores(query, exact), n, mask)]
+
+    def restored(self, query: str) -> str:
+        """``query`` with diacritics restored from the corpus when it was typed without them
+        (and is mostly made of the corpus's syllables); otherwise unchanged."""
+        query = normalize(query)
+        if has_marks(query) or self.index.bm25.coverage(query) < MIN_COVERAGE:
+            return query
+        return restore(query, self.index.restore_table)
 
     def rank(self, query: str, k: int, filters: Filters | None = None,
              mode: Mode = "hybrid") -> list[tuple[int, float]]:
@@ -96,14 +112,17 @@ class Retriever:
         mask = filter_mask(self.index, filters)
         n = max(self.config.candidates, k)
         cfg = self.config
+        marks = has_marks(query)
+        dense_w, bm25_w = fusion_weights(cfg.dense_weight, cfg.bm25_weight, marks,
+                                         self.index.bm25.coverage(query), MIN_COVERAGE)
         rankings: list[list[int]] = []
         weights: list[float] = []
         if mode in ("hybrid", "dense"):
-            rankings.append(self.dense_ranking(query, n, mask))
-            weights.append(cfg.dense_weight if mode == "hybrid" else 1.0)
+            rankings.append(self.dense_ranking(self.restored(query), n, mask))
+            weights.append(dense_w if mode == "hybrid" else 1.0)
         if mode in ("hybrid", "bm25"):
-            rankings.append(self.bm25_ranking(query, n, mask))
-            weights.append(cfg.bm25_weight if mode == "hybrid" else 1.0)
+            rankings.append(self.bm25_ranking(query, n, mask, exact=marks))
+            weights.append(bm25_w if mode == "hybrid" else 1.0)
         fused = rrf(rankings, weights, cfg.rrf_k)[:k]
         best = max_rrf(weights, cfg.rrf_k)
         return [(row, score / best) for row, score in fused]

@@ -18,3 +18,15 @@ def embedder() -> Embedder:
     emb = Embedder(Config.from_env())
     emb.warm_up()
     return emb
+
+
+@pytest.fixture(scope="session")
+def seeds_engine(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory):
+    """A QAEngine over an index of the five seed articles, built once with the real model."""
+    from hoidap.config import default_corpus
+    from qa.engine import QAEngine
+
+    config = Config.from_env(index_dir=tmp_path_factory.mktemp("seeds-index"))
+    engine = QAEngine(config, embedder=embedder)
+    engine.update([default_corpus()])
+    return engine
