@@ -52,6 +52,58 @@ class ReaderConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Ingestion and web limits (see docs/reliability.md); each has an env override."""
+
+    max_file_mb: float = 40.0  # raw size of one file to index  (HOIDAP_MAX_FILE_MB)
+    max_doc_chars: int = 20_000_000  # extracted text of one document  (HOIDAP_MAX_DOC_CHARS)
+    parse_timeout_s: float = 60.0  # time to read + clean one file  (HOIDAP_PARSE_TIMEOUT)
+    parse_memory_mb: int = 2048  # address space of the parse worker  (HOIDAP_PARSE_MEMORY_MB)
+    max_upload_mb: float = 20.0  # one uploaded file  (HOIDAP_MAX_UPLOAD_MB)
+    upload_types: tuple[str, ...] = (".txt", ".md", ".html", ".pdf", ".docx")  # HOIDAP_UPLOAD_TYPES
+    rate_limit: int = 600  # /api/ask requests per minute per client; 0 = off  (HOIDAP_RATE_LIMIT)
+    api_token: str | None = field(default=None, repr=False)  # HOIDAP_API_TOKEN
+
+
+_LIMIT_ENV: dict[str, tuple[str, type]] = {
+    "max_file_mb": ("HOIDAP_MAX_FILE_MB", float),
+    "max_doc_chars": ("HOIDAP_MAX_DOC_CHARS", int),
+    "parse_timeout_s": ("HOIDAP_PARSE_TIMEOUT", float),
+    "parse_memory_mb": ("HOIDAP_PARSE_MEMORY_MB", int),
+    "max_upload_mb": ("HOIDAP_MAX_UPLOAD_MB", float),
+    "rate_limit": ("HOIDAP_RATE_LIMIT", int),
+}
+
+
+def limits_from_env(env: dict[str, str] | None = None) -> LimitsConfig:
+    """:class:`LimitsConfig` defaults overridden by ``HOIDAP_*`` environment variables."""
+    from hoidap.errors import InputError
+
+    env = dict(os.environ) if env is None else env
+    values: dict[str, object] = {}
+    for name, (var, kind) in _LIMIT_ENV.items():
+        raw = env.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise InputError(f"{var}={raw!r} is not a {kind.__name__}; "
+                             f"set a number like {getattr(LimitsConfig, name)}") from None
+        if value < 0 or value != value:  # negative or NaN
+            raise InputError(f"{var}={raw!r} must be zero or more")
+        values[name] = value
+    types = env.get("HOIDAP_UPLOAD_TYPES", "").strip()
+    if types:
+        values["upload_types"] = tuple(
+            "." + t.strip().lower().lstrip(".") for t in types.split(",") if t.strip())
+    token = env.get("HOIDAP_API_TOKEN", "").strip()
+    if token:
+        values["api_token"] = token
+    return LimitsConfig(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know; build with :meth:`from_env`."""
 
@@ -60,6 +112,7 @@ class Config:
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     reader: ReaderConfig = field(default_factory=ReaderConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     embed_batch_size: int = 16
     max_question_chars: int = 2000
     max_k: int = 50
@@ -80,4 +133,5 @@ class Config:
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
         """Defaults, then environment, then explicit overrides."""
+        overrides.setdefault("limits", limits_from_env())
         return replace(cls(), **overrides)  # type: ignore[arg-type]

@@ -6,11 +6,12 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from hoidap.config import Config
+from hoidap.config import Config, LimitsConfig
 from hoidap.errors import (
     DocumentNotFoundError,
     EmptyCorpusError,
@@ -18,8 +19,8 @@ from hoidap.errors import (
     IndexNotFoundError,
 )
 from index.chunking import chunk_document, embedding_text
-from index.clean import load_document
 from index.loaders import iter_files
+from index.parse_worker import ParseWorker, load_checked
 from index.store import IndexData, LoadedIndex, load_index, save_index, text_hash
 from index.types import Chunk, Document
 
@@ -72,20 +73,28 @@ def _unique_id(doc: Document, taken: set[str]) -> Document:
                     doc.content_hash)
 
 
-def collect_documents(paths: Sequence[Path]) -> tuple[list[Document], list[tuple[str, str]]]:
-    """Load every supported file under ``paths``; failures are returned with reasons."""
+def collect_documents(paths: Sequence[Path], limits: LimitsConfig | None = None,
+                      ) -> tuple[list[Document], list[tuple[str, str]]]:
+    """Load every supported file under ``paths``; failures are returned with reasons.
+
+    Each file is read in a worker process with ``limits.parse_timeout_s`` per file
+    (0: in this process, no time limit); files over the size limits are skipped.
+    """
+    limits = limits or LimitsConfig()
     files, failed = iter_files(paths)
     failures = [(str(p), reason) for p, reason in failed]
     docs: list[Document] = []
     taken: set[str] = set()
-    for path in files:
-        try:
-            doc = _unique_id(load_document(path), taken)
-        except HoidapError as exc:
-            failures.append((str(path), str(exc)))
-            continue
-        taken.add(doc.doc_id)
-        docs.append(doc)
+    with ParseWorker(limits) as worker:
+        load = worker.load if limits.parse_timeout_s else partial(load_checked, limits=limits)
+        for path in files:
+            try:
+                doc = _unique_id(load(path), taken)
+            except HoidapError as exc:
+                failures.append((str(path), str(exc)))
+                continue
+            taken.add(doc.doc_id)
+            docs.append(doc)
     return docs, failures
 
 
@@ -153,7 +162,7 @@ def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, 
     t0 = time.perf_counter()
     index_dir = config.resolved_index_dir
     old = _existing(index_dir, fresh)
-    new_docs, failed = collect_documents(paths) if paths else ([], [])
+    new_docs, failed = collect_documents(paths, config.limits) if paths else ([], [])
     new_docs = [*new_docs, *documents]
     docs, what = merge_documents(old.documents if old else {}, new_docs, remove)
     if not docs and not what["removed"]:
