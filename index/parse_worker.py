@@ -48,11 +48,19 @@ def load_checked(path: Path, limits: LimitsConfig) -> Document:
     too_big = size_problem(path, limits)
     if too_big:
         raise LoadError(too_big)
-    raw = read_text(path).encode("utf-8", "replace").decode("utf-8")  # no lone surrogates
-    if limits.max_doc_chars and len(raw) > limits.max_doc_chars:
-        raise LoadError(f"{path.name}: {len(raw):,} characters of text, the limit is "
-                        f"{limits.max_doc_chars:,} (HOIDAP_MAX_DOC_CHARS); split it")
-    return make_document(safe_doc_id(path.stem), str(path), raw)
+    try:
+        raw = read_text(path).encode("utf-8", "replace").decode("utf-8")  # no lone surrogates
+        if limits.max_doc_chars and len(raw) > limits.max_doc_chars:
+            raise LoadError(f"{path.name}: {len(raw):,} characters of text, the limit is "
+                            f"{limits.max_doc_chars:,} (HOIDAP_MAX_DOC_CHARS); split it")
+        return make_document(safe_doc_id(path.stem), str(path), raw)
+    except HoidapError:
+        raise
+    except MemoryError:
+        raise LoadError(f"{path.name}: reading needs more than {limits.parse_memory_mb} MB "
+                        "(HOIDAP_PARSE_MEMORY_MB)") from None
+    except Exception as exc:  # a parser bug on a strange file: report it, go on
+        raise LoadError(f"{path.name}: cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
 class ParseWorker:
@@ -159,11 +167,6 @@ def _serve(limits: LimitsConfig) -> None:
             reply = {"doc": asdict(load_checked(path, limits))}
         except HoidapError as exc:
             reply = {"error": str(exc)}
-        except MemoryError:
-            reply = {"error": f"{path.name}: reading needs more than "
-                              f"{limits.parse_memory_mb} MB (HOIDAP_PARSE_MEMORY_MB)"}
-        except Exception as exc:  # a parser bug on a strange file: report, keep serving
-            reply = {"error": f"{path.name}: cannot be read ({type(exc).__name__}: {exc})"}
         out.write(json.dumps(reply, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
         out.flush()
 
