@@ -11,10 +11,11 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hoidap import __version__
 from hoidap.errors import (
@@ -28,10 +29,18 @@ from hoidap.errors import (
 from qa.engine import QAEngine
 from qa.types import Filters
 from ui.render import VIEWER_CSP, viewer_page
+from ui.security import MAX_FILES_PER_UPLOAD, Guard
+from ui.uploads import (
+    UploadTooLargeError,
+    UploadTypeError,
+    check_size,
+    check_type,
+    inside,
+    save_stream,
+    upload_name,
+)
 
 log = logging.getLogger("hoidap.web")
-
-MAX_UPLOAD = "20mb"
 
 
 class _Filtered(BaseModel):
@@ -73,6 +82,10 @@ def status_for(exc: HoidapError) -> int:
     """HTTP status of a library error."""
     if isinstance(exc, DocumentNotFoundError):
         return 404
+    if isinstance(exc, UploadTooLargeError):
+        return 413
+    if isinstance(exc, UploadTypeError):
+        return 415
     if isinstance(exc, (InputError, LoadError)):
         return 422
     if isinstance(exc, (IndexStateError, ModelError)):
@@ -80,8 +93,11 @@ def status_for(exc: HoidapError) -> int:
     return 500
 
 
-def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": kind, "message": message}, status_code=status)
+def _error(status: int, kind: str, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    message = message.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> "?"
+    return JSONResponse({"error": kind, "message": message}, status_code=status,
+                        headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -103,6 +119,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, "ValidationError", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestTooLarge"}.get(
+            exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalError")
+        return _error(exc.status_code, kind, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
@@ -135,6 +157,10 @@ def _install_api(app: FastAPI, engine: QAEngine) -> None:
         doc = engine.document(doc_id)
         return {**_doc_meta(doc), "text": doc.text}
 
+    @app.post("/api/documents", tags=["api"], summary="Upload files and index them")
+    def upload(files: list[UploadFile] = File(description="files to index")) -> dict:  # noqa: B008
+        return add_uploads(engine, files, app.state.uploads_dir)
+
     @app.get("/api/health", tags=["api"], summary="Is the index loaded?")
     def health() -> dict:
         index = engine.index
@@ -154,6 +180,39 @@ def _install_viewer(app: FastAPI, engine: QAEngine) -> None:
         return HTMLResponse(viewer_page(doc, start, end), headers=headers)
 
 
+def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path) -> dict:
+    """Check every file (type, size), save them under safe names, index them incrementally."""
+    limits = engine.config.limits
+    if len(files) > MAX_FILES_PER_UPLOAD:
+        raise InputError(f"{len(files)} files in one upload; send at most "
+                         f"{MAX_FILES_PER_UPLOAD} at a time")
+    for f in files:
+        check_type(f.filename or "", limits)
+        if f.size is not None:
+            check_size(f.filename or "", f.size, limits)
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = {d.doc_id for d in _documents_or_none(engine)
+             if Path(d.source).parent != folder.resolve()}
+    saved = []
+    try:
+        for f in files:
+            dest = inside(folder, upload_name(f.filename or "upload", taken))
+            saved.append(save_stream(f.file, dest, f.filename or "", limits))
+    except BaseException:
+        for path in saved:
+            path.unlink(missing_ok=True)
+        raise
+    report = engine.update(saved)
+    return {"saved": [p.name for p in saved], **report.to_dict()}
+
+
+def _documents_or_none(engine: QAEngine) -> list:
+    try:
+        return engine.documents()
+    except IndexStateError:
+        return []
+
+
 def uploads_dir_for(engine: QAEngine) -> Path:
     """Where uploaded files are kept: ``uploads/`` next to the index folder."""
     return engine.index_dir.parent / "uploads"
@@ -165,6 +224,9 @@ def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
     app = FastAPI(title="hoidap", version=__version__,
                   description="Hỏi đáp: câu trả lời trích nguyên văn từ tài liệu, có trích dẫn.")
     app.state.engine = engine
+    app.state.uploads_dir = uploads_dir or uploads_dir_for(engine)
+    limits = engine.config.limits
+    app.add_middleware(Guard, limits=limits)
     _install_error_handlers(app)
     _install_api(app, engine)
     _install_viewer(app, engine)
@@ -173,8 +235,9 @@ def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
 
         from ui.chat import CSS, build_chat, theme
 
-        blocks = build_chat(engine, uploads_dir or uploads_dir_for(engine))
+        blocks = build_chat(engine, app.state.uploads_dir)
+        max_file = f"{limits.max_upload_mb:g}mb" if limits.max_upload_mb else None
         app = gr.mount_gradio_app(app, blocks, path="/", footer_links=[],
-                                  run_history=False, max_file_size=MAX_UPLOAD, css=CSS,
+                                  run_history=False, max_file_size=max_file, css=CSS,
                                   theme=theme(), show_error=True)
     return app

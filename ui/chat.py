@@ -6,20 +6,28 @@ Handlers are small functions over the engine so they can be tested without a bro
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 
 import gradio as gr
 
+from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError
-from index.clean import safe_doc_id
 from index.loaders import SUPPORTED
 from qa.engine import QAEngine
 from qa.types import Filters
 from ui.render import answer_html, document_label, error_html, question_html
+from ui.uploads import (
+    UploadTypeError,
+    check_size,
+    check_type,
+    inside,
+    save_stream,
+    upload_name,
+)
+
+__all__ = ["add_documents", "build_chat", "respond", "save_uploads", "upload_name"]
 
 Message = dict[str, str]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".docx"]
@@ -106,34 +114,26 @@ def document_choices(engine: QAEngine) -> list[tuple[str, str]]:
         return []
 
 
-def upload_name(original: str, taken: set[str]) -> str:
-    """A safe file name for an upload: sanitised stem, lower-case known suffix.
-
-    A stem that collides with a document that did not come from the uploads folder
-    gets a short hash so an upload never replaces an existing document.
-    """
-    path = Path(original)
-    suffix = path.suffix.lower()
-    stem = safe_doc_id(path.stem)
-    if stem in taken:
-        stem = f"{stem}-{hashlib.sha256(original.encode('utf-8')).hexdigest()[:6]}"
-    return stem + suffix
-
-
-def save_uploads(files: Sequence[str], folder: Path, taken: set[str]) -> tuple[list[Path],
-                                                                                 list[str]]:
-    """Copy uploaded temp files into ``folder`` under safe names; returns (saved, rejected)."""
+def save_uploads(files: Sequence[str], folder: Path, taken: set[str],
+                 limits: LimitsConfig | None = None) -> tuple[list[Path], list[str]]:
+    """Copy uploaded temp files into ``folder`` under safe names, within the type and size
+    limits; returns (saved, rejected reasons as escaped HTML)."""
+    limits = limits or LimitsConfig()
     folder.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
     rejected: list[str] = []
     for f in files:
         src = Path(f)
-        if src.suffix.lower() not in SUPPORTED:
-            rejected.append(f"{escape(src.name)}: loại tệp không hỗ trợ")
-            continue
-        dest = folder / upload_name(src.name, taken)
-        shutil.copyfile(src, dest)
-        saved.append(dest)
+        try:
+            check_type(src.name, limits)
+            if src.suffix.lower() not in SUPPORTED:
+                raise UploadTypeError(f"{src.name}: loại tệp không hỗ trợ")
+            check_size(src.name, src.stat().st_size, limits)
+            dest = inside(folder, upload_name(src.name, taken))
+            with src.open("rb") as stream:
+                saved.append(save_stream(stream, dest, src.name, limits))
+        except (HoidapError, OSError) as exc:
+            rejected.append(escape(str(exc)))
     return saved, rejected
 
 
@@ -147,7 +147,7 @@ def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
         taken = {d.doc_id for d in engine.documents() if Path(d.source).parent != folder}
     except HoidapError:
         taken = set()
-    saved, rejected = save_uploads(files, folder, taken)
+    saved, rejected = save_uploads(files, folder, taken, engine.config.limits)
     if not saved:
         return "Không thêm được tệp nào: " + "; ".join(rejected)
     try:
@@ -203,10 +203,13 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                         date_to = gr.Textbox(label="Đến ngày", placeholder="YYYY-MM-DD",
                                              elem_id="date_to")
                 with gr.Accordion("Thêm tài liệu", open=True):
-                    gr.Markdown("Tệp .txt, .md, .html, .pdf hoặc .docx (tối đa 20 MB mỗi tệp). "
+                    limits = engine.config.limits
+                    gr.Markdown(f"Tệp {', '.join(limits.upload_types)} (tối đa "
+                                f"{limits.max_upload_mb:g} MB mỗi tệp). "
                                 "Tài liệu được lập chỉ mục ngay và hỏi được khi xong.")
                     files = gr.UploadButton("Tải tài liệu lên…", file_count="multiple",
-                                            file_types=UPLOAD_TYPES, elem_id="upload")
+                                            file_types=list(limits.upload_types),
+                                            elem_id="upload")
                     status = gr.Markdown(elem_id="upload_status")
 
         def ask(question, history, ids, d_from, d_to):

@@ -1,0 +1,83 @@
+"""Uploaded files: safe names, type and size limits (shared by the REST API and the chat)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import BinaryIO
+
+from hoidap.config import LimitsConfig
+from hoidap.errors import InputError
+from index.clean import safe_doc_id
+
+_MB = 1024 * 1024
+_COPY_BLOCK = 1024 * 1024
+
+
+class UploadTooLargeError(InputError):
+    """An uploaded file is over ``max_upload_mb`` (HTTP 413)."""
+
+
+class UploadTypeError(InputError):
+    """An uploaded file type is not allowed (HTTP 415)."""
+
+
+def upload_name(original: str, taken: set[str]) -> str:
+    """A safe file name for an upload: sanitised stem (no ``/``, ``..``, NUL), lower-case suffix.
+
+    A stem that collides with a document that did not come from the uploads folder
+    gets a short hash so an upload never replaces an existing document.
+    """
+    base = original.replace("\x00", "").replace("\\", "/").rsplit("/", 1)[-1]
+    path = Path(base)
+    suffix = "".join(c for c in path.suffix.lower() if c.isalnum() or c == ".")
+    stem = safe_doc_id(path.stem)
+    if stem in taken:
+        stem = f"{stem}-{hashlib.sha256(original.encode('utf-8', 'replace')).hexdigest()[:6]}"
+    return stem + suffix
+
+
+def check_type(name: str, limits: LimitsConfig) -> None:
+    """:class:`UploadTypeError` unless the name ends with an allowed suffix."""
+    suffix = Path(name.replace("\x00", "")).suffix.lower()
+    if suffix not in limits.upload_types:
+        raise UploadTypeError(
+            f"{name!r}: file type {suffix or '(none)'!r} is not accepted; upload one of "
+            f"{', '.join(limits.upload_types)} (HOIDAP_UPLOAD_TYPES)")
+
+
+def too_large(name: str, size: int, limits: LimitsConfig) -> UploadTooLargeError:
+    """The error for a file of ``size`` bytes over the upload limit."""
+    return UploadTooLargeError(
+        f"{name!r} is {size / _MB:.1f} MB or more; the upload limit is "
+        f"{limits.max_upload_mb:g} MB per file (HOIDAP_MAX_UPLOAD_MB)")
+
+
+def check_size(name: str, size: int, limits: LimitsConfig) -> None:
+    """:class:`UploadTooLargeError` when ``size`` bytes is over the limit."""
+    if limits.max_upload_mb and size > limits.max_upload_mb * _MB:
+        raise too_large(name, size, limits)
+
+
+def save_stream(src: BinaryIO, dest: Path, name: str, limits: LimitsConfig) -> Path:
+    """Copy ``src`` to ``dest`` block by block, stopping (and deleting) past the size limit."""
+    written = 0
+    try:
+        with dest.open("wb") as out:
+            while block := src.read(_COPY_BLOCK):
+                written += len(block)
+                check_size(name, written, limits)
+                out.write(block)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder / name``, checked to stay inside ``folder``."""
+    folder = folder.resolve()
+    dest = (folder / name).resolve()
+    if dest.parent != folder:
+        raise InputError(f"upload name {name!r} leaves the uploads folder; rename the file")
+    return dest
