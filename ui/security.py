@@ -82,8 +82,8 @@ def _cookies(header: str) -> dict[str, str]:
 def authorized(headers: dict[str, str], token: str) -> bool:
     """True when the request carries the token (Bearer header) or the session cookie."""
     scheme, _, given = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                          token.encode()):
+    sent = given.strip().encode("latin-1", "replace")  # header bytes as they came
+    if scheme.lower() == "bearer" and hmac.compare_digest(sent, token.encode()):
         return True
     cookie = _cookies(headers.get("cookie", "")).get(COOKIE, "")
     return hmac.compare_digest(cookie.encode(), session_value(token).encode())

@@ -24,6 +24,14 @@ def prepare_engine(config: Config, embedder=None) -> QAEngine:
     return engine
 
 
+def exposure_warning(host: str, token: str | None) -> str | None:
+    """A warning when the server listens beyond this machine without an API token."""
+    if token or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (f"hoidap: warning: listening on {host} without an API token: anyone who can reach "
+            "this port can read and add documents; set HOIDAP_API_TOKEN")
+
+
 def handler(args: argparse.Namespace, config: Config) -> int:
     """Build the default index if needed, load everything, then serve until interrupted."""
     import uvicorn
@@ -36,6 +44,9 @@ def handler(args: argparse.Namespace, config: Config) -> int:
     app = create_app(engine)
     print(f"hoidap: serving {engine.index_dir} on http://{args.host}:{args.port}/ "
           f"(API docs: http://{args.host}:{args.port}/docs)", file=sys.stderr)
+    warning = exposure_warning(args.host, config.limits.api_token)
+    if warning:
+        print(warning, file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
