@@ -45,14 +45,23 @@ _EN_WORDS = frozenset([
     "the", "is", "was", "were", "what", "who", "whom", "whose", "how", "which", "when", "where",
     "why", "did", "does", "do", "of", "in", "many", "much", "a", "an", "are"
 ])
+_EN_QUANTITY = (r"\b(what|which) (is|was|were|are) the (total |overall )?(number|amount|area|"
+                r"population|output|revenue|value|size|length|budget|yield|income|volume|"
+                r"quantity|cost|expenditure|production)\b")
 _EN_RULES = (
-    ("reason", None, r"\bwhy\b"), ("number", "percent", r"\b(percent|percentage|rate|ratio)\b"),
-    ("number", None, r"\bhow (many|much)\b"), ("duration", None, r"\bhow long\b"),
-    ("date", "year", r"\b(what|which) (year|century|decade)\b"), ("date", "any", r"\bwhen\b"),
-    ("date", "day", r"\b(what|which) (day|date)\b"), ("person", None, r"\b(who|whom|whose)\b"),
-    ("place", None, r"\bwhere\b"), ("manner", None, r"\bhow\b"), ("entity", None, r"\bwhich\b"),
+    ("reason", None, r"\bwhy\b"),
+    ("number", "percent", r"\b(percent|percentage|rate|ratio|proportion|share)\b"),
+    ("number", None, r"\bhow (many|much)\b|\b(number|amount) of\b"),
+    ("duration", None, r"\bhow long\b"), ("number", None, _EN_QUANTITY),
+    ("date", "year", r"\b(what|which) (year|century|decade)\b"),
+    ("date", "day", r"\b(what|which|on what) (day|date)\b"), ("date", "any", r"\bwhen\b"),
+    ("person", None, r"\b(who|whom|whose)\b"), ("place", None, r"\bwhere\b"),
+    ("list", None, r"\b(what|which) (communes|districts|villages|provinces|towns|places)\b"),
+    ("place", None, r"\b(what|which) (commune|district|village|province|town|place)\b"),
+    ("manner", None, r"\bhow\b"), ("entity", None, r"\bwhich\b"),
     ("definition", None, r"\bwhat\b"),
 )
+_EN_MONEY = r"\b(money|spend|spent|cost|budget|revenue|income|capital|investment|fund|funds)\b"
 MONEY_WORDS = ("tổng thu", "thu ngân sách", "chi ngân sách", "chi phí", "đã chi", "được chi",
                "chi trả", "ngân sách", "kinh phí", "vốn", "tiền", "giá trị", "doanh thu",
                "thu nhập", "đầu tư", "nguồn vốn", "lợi nhuận", "giải ngân", "nộp")
@@ -65,6 +74,7 @@ class QuestionInfo:
     ``qtype``: number, duration, date, person, place, list, entity, definition, reason, manner
     or other. ``head``: folded head-noun tokens ("đảng viên" -> ("dang", "vien")). ``grain``:
     day/month/year/any for dates. ``percent``: a rate is asked. ``money``: the subject is money.
+    ``ordinal``: a rank is asked ("lần thứ mấy").
     """
 
     qtype: str
@@ -73,6 +83,7 @@ class QuestionInfo:
     percent: bool = False
     money: bool = False
     english: bool = False
+    ordinal: bool = False
 
     @property
     def short(self) -> bool:
@@ -135,10 +146,12 @@ def head_before(text: str, end: int, folded: bool, max_words: int = 2) -> tuple[
 def _classify_english(question: str) -> QuestionInfo:
     """Expected answer type of an English question."""
     text = question.lower()
+    money = re.search(_EN_MONEY, text) is not None
     for qtype, flag, pattern in _EN_RULES:
         if re.search(pattern, text):
             grain = flag if qtype == "date" else None
-            return QuestionInfo(qtype, grain=grain, percent=flag == "percent", english=True)
+            return QuestionInfo(qtype, grain=grain, percent=flag == "percent",
+                                money=money and qtype == "number", english=True)
     return QuestionInfo("other", english=True)
 
 
@@ -158,6 +171,8 @@ def classify(question: str) -> QuestionInfo:
         if _find(text, folded, phrases):
             return QuestionInfo("date", grain=grain)
     m = _find(text, folded, _NUMBER)
+    if m and _find(text, folded, ("thứ mấy", "thứ bao nhiêu")):
+        return QuestionInfo("number", ordinal=True)
     if m:
         percent = _find(text, folded, _PERCENT) is not None
         head = head_after(text, m.end() + 1, folded)
@@ -186,3 +201,105 @@ def _classify_names(text: str, folded: bool) -> QuestionInfo:
     if _find(text, folded, _DEFINITION):
         return QuestionInfo("definition")
     return QuestionInfo("other")
+
+
+# English words of local-government reports -> the Vietnamese words the documents use. Lets an
+# English question be matched lexically against Vietnamese sentences (longest phrase first).
+EN_VI: dict[str, str] = {
+    "party members": "đảng viên", "party member": "đảng viên", "party committee": "đảng bộ",
+    "party organizations": "tổ chức đảng", "party organisations": "tổ chức đảng",
+    "executive committee": "ban chấp hành", "standing committee": "thường trực",
+    "standing board": "ban thường vụ", "people's committee": "ubnd", "people's council": "hđnd",
+    "state budget": "ngân sách nhà nước", "budget revenue": "thu ngân sách",
+    "poverty rate": "tỷ lệ hộ nghèo", "poor households": "hộ nghèo", "new rural": "nông thôn mới",
+    "new countryside": "nông thôn mới", "national standard": "chuẩn quốc gia",
+    "national standards": "chuẩn quốc gia", "deputy secretary": "phó bí thư",
+    "production value": "giá trị sản xuất", "food output": "sản lượng lương thực",
+    "grain output": "sản lượng lương thực", "food production": "sản lượng lương thực",
+    "working delegation": "đoàn công tác", "planted area": "diện tích trồng",
+    "sown area": "diện tích gieo trồng", "key tasks": "nhiệm vụ trọng tâm",
+    "district": "huyện", "districts": "huyện", "province": "tỉnh", "provincial": "tỉnh",
+    "commune": "xã", "communes": "xã", "village": "thôn", "villages": "thôn",
+    "town": "thị trấn", "city": "thành phố", "poverty": "nghèo", "poor": "nghèo",
+    "households": "hộ", "household": "hộ", "rate": "tỷ lệ", "percentage": "tỷ lệ",
+    "budget": "ngân sách", "revenue": "thu", "revenues": "thu", "collected": "thu",
+    "spend": "chi", "spent": "chi", "expenditure": "chi", "forest": "rừng", "forests": "rừng",
+    "forestation": "trồng rừng", "afforestation": "trồng rừng", "planted": "trồng",
+    "planting": "trồng", "area": "diện tích", "hectares": "ha", "rice": "lúa",
+    "crops": "cây trồng", "crop": "cây trồng", "sown": "gieo trồng", "output": "sản lượng",
+    "yield": "năng suất", "tons": "tấn", "tonnes": "tấn", "value": "giá trị",
+    "production": "sản xuất", "industrial": "công nghiệp", "industry": "công nghiệp",
+    "agricultural": "nông nghiệp", "agriculture": "nông nghiệp", "forestry": "lâm nghiệp",
+    "investment": "đầu tư", "capital": "vốn", "disbursement": "giải ngân",
+    "disbursed": "giải ngân", "admitted": "kết nạp", "admit": "kết nạp",
+    "disciplined": "kỷ luật", "discipline": "kỷ luật", "meeting": "hội nghị",
+    "conference": "hội nghị", "session": "kỳ họp", "delegation": "đoàn", "led": "trưởng đoàn",
+    "headed": "trưởng đoàn", "chaired": "chủ trì", "chair": "chủ trì", "presided": "chủ trì",
+    "secretary": "bí thư", "chairman": "chủ tịch", "established": "thành lập",
+    "founded": "thành lập", "founding": "thành lập", "schools": "trường", "school": "trường",
+    "houses": "nhà ở", "housing": "nhà ở", "homes": "nhà ở", "support": "hỗ trợ",
+    "targets": "chỉ tiêu", "target": "chỉ tiêu", "tasks": "nhiệm vụ", "task": "nhiệm vụ",
+    "products": "sản phẩm", "product": "sản phẩm", "stars": "sao", "star": "sao",
+    "total": "tổng", "new": "mới", "year": "năm", "months": "tháng", "month": "tháng",
+    "population": "dân số", "people": "người", "tourists": "khách du lịch",
+    "income": "thu nhập", "pandemic": "dịch", "epidemic": "dịch", "prevention": "phòng chống",
+    "timber": "gỗ", "large": "lớn", "completed": "hoàn thành", "excellent": "xuất sắc",
+    "plan": "kế hoạch", "estimate": "dự toán", "spoke": "phát biểu", "speech": "phát biểu",
+    "awarded": "tặng", "certificates": "giấy khen", "university": "đại học",
+    "enterprises": "doanh nghiệp", "enterprise": "doanh nghiệp", "businesses": "doanh nghiệp",
+    "companies": "doanh nghiệp", "cooperatives": "hợp tác xã", "cooperative": "hợp tác xã",
+    "members": "thành viên", "comrades": "đồng chí", "elected": "bầu", "resolution": "nghị quyết",
+    "resolutions": "nghị quyết", "congress": "đại hội", "term": "nhiệm kỳ", "security": "an ninh",
+    "economic": "kinh tế", "economy": "kinh tế", "growth": "tăng trưởng", "reduced": "giảm",
+    "decrease": "giảm", "increase": "tăng", "increased": "tăng", "repaired": "sửa chữa",
+    "built": "xây dựng", "construction": "xây dựng", "projects": "dự án", "project": "dự án",
+    "works": "công trình", "roads": "đường", "road": "đường", "land": "đất đai",
+    "trade": "thương mại", "services": "dịch vụ", "tourism": "du lịch", "health": "y tế",
+    "education": "giáo dục", "teachers": "giáo viên", "students": "học sinh",
+    "workers": "lao động", "jobs": "việc làm", "goal": "mục tiêu", "goals": "mục tiêu",
+}
+_EN_PHRASE_RE = re.compile(
+    r"\b(" + "|".join(re.escape(k) for k in sorted(EN_VI, key=len, reverse=True)) + r")\b")
+_EN_CONTENT_STOP = frozenset([
+    "the", "a", "an", "of", "in", "on", "at", "to", "for", "from", "by", "with", "is", "was",
+    "were", "are", "be", "been", "did", "do", "does", "what", "who", "whom", "whose", "which",
+    "when", "where", "why", "how", "many", "much", "and", "or", "as", "that", "this", "it",
+    "its", "into", "than", "there", "their", "has", "have", "had", "number", "amount", "s",
+    "working", "with", "during", "after", "before", "about", "get", "got", "reach", "reached",
+])
+
+
+def english_terms(question: str) -> tuple[str, ...]:
+    """Content words of an English question: glossary words in Vietnamese, others folded."""
+    text = _EN_PHRASE_RE.sub(lambda m: " " + EN_VI[m.group()] + " ", question.lower())
+    words = re.findall(r"\d+(?:[.,/]\d+)*%?|\w+", text)
+    return tuple(w for w in words if w not in _EN_CONTENT_STOP)
+
+
+_NAME_STOP = frozenset([
+    "nao", "nay", "do", "cua", "la", "co", "dat", "nam", "da", "duoc", "trong", "tren", "va",
+    "voi", "ve", "tai", "o", "gi", "bao", "nhieu", "moi", "dang", "se", "thi", "con", "ai",
+    "khi", "cac", "nhung", "mot", "toan", "tu", "den", "sau", "truoc", "hien", "nay", "uoc",
+])
+_PLACE_BEFORE_RE = re.compile(r"\b(?:huyen|tinh|xa|thi tran|thi xa|thanh pho|thon|phuong|quan)"
+                              r"(?: uy)?\s+(\w+)(?:\s+(\w+))?")
+
+
+def topic_names(question: str) -> tuple[str, ...]:
+    """Folded place names a question is about ("huyện Cao Lộc" -> "cao loc"; English: "Ba Che
+    district" -> "ba che"), to check that a sentence's document is about them."""
+    names: list[str] = []
+    if is_english(question):
+        for m in re.finditer(r"(?<!^)(?<![.?!] )\b([A-Z][a-z]+(?: [A-Z][a-z]+)+)\b", question):
+            names.append(fold(m.group(1)))
+        return tuple(dict.fromkeys(names))
+    original = nfc(question)
+    text = fold(original)  # same length as ``original``
+    cased = any(c.isupper() for c in original[1:])
+    for m in _PLACE_BEFORE_RE.finditer(text):
+        words = [w for w in m.groups() if w]
+        if words[0] in _NAME_STOP or (cased and not original[m.start(1)].isupper()):
+            continue
+        words = words[:1] if len(words) > 1 and words[1] in _NAME_STOP else words
+        names.append(" ".join(words))
+    return tuple(dict.fromkeys(names))

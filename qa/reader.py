@@ -10,15 +10,17 @@ unit, name, date, place, list) or returns the sentence. Scores are logistic, in 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from index.sentences import paragraph_spans
 from index.types import Document
 from qa import scoring
-from qa.qtype import QuestionInfo, classify
+from qa.qtype import QuestionInfo, classify, english_terms, topic_names
 from qa.segment import (
     Token,
     clause_spans,
@@ -35,6 +37,17 @@ from qa.types import Answer, Citation, Passage
 DEFAULT_NO_ANSWER_THRESHOLD = 0.35
 TIME_TERM_FACTOR = 0.35
 SUBITEM_PENALTY = 0.4
+PLAN_PENALTY = 1.2  # a target ("phấn đấu", "mục tiêu") when an achieved figure is asked
+STRONG_TYPES = frozenset({"number", "duration", "date", "person", "place", "list"})
+FALLBACK_PENALTY = 2.5  # a whole sentence answering a figure/date/name question
+SHORT_FALLBACK_PENALTY = 1.0  # ... any other short-answer question
+PERIOD_PENALTY = 1.2  # a part-year figure ("6 tháng đầu năm") when no period is asked
+YEAR_WINDOW = 800  # characters before a sentence whose years set its time scope
+EMBED_TOP = 12  # sentences embedded per question (the best by the other features)
+EMBED_CACHE = 4096  # sentence embeddings kept in memory
+EXPAND_DOCS = 2  # documents of the best passages whose other paragraphs are read too
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_PERIOD_RE = re.compile(r"\b(?:\d+|mot|hai|ba|bon|sau|chin) thang\b|\bquy (?:[ivx]+|\d)\b")
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 _QUESTION_STOP = frozenset(
@@ -45,13 +58,6 @@ _QUESTION_STOP = frozenset(
         "như"
     ])
 _QUESTION_STOP_FOLDED = frozenset(fold(w) for w in _QUESTION_STOP) - {"dang", "nam"}
-_EN_STOP = frozenset(
-    [
-        "the", "a", "an", "of", "in", "on", "at", "to", "for", "from", "by", "with", "is", "was",
-        "were", "are", "be", "been", "did", "do", "does", "what", "who", "whom", "whose", "which",
-        "when", "where", "why", "how", "many", "much", "and", "or", "as", "that", "this", "it",
-        "its", "into", "than"
-    ])
 _GAP_COST = {";": 6.0, ":": 3.0, "(": 2.0, ")": 2.0, ",": 1.5, "–": 2.0, "-": 0.5}
 
 
@@ -89,17 +95,38 @@ class _Sentence:
     words: set[str] = field(default_factory=set)
     folded: set[str] = field(default_factory=set)
     logit: float = 0.0
+    context: str = ""  # document title and text before the sentence (its time scope)
+    document: str = ""  # the whole document, folded
+
+    @property
+    def text(self) -> str:
+        """The sentence itself."""
+        return self.passage.text[self.start:self.end]
 
 
-def question_terms(question: str, info: QuestionInfo) -> QuestionTerms:
-    """Content tokens of the question (question words and particles removed)."""
+def question_terms(question: str, info: QuestionInfo,
+                   names: Sequence[str] = ()) -> QuestionTerms:
+    """Content tokens of the question (question words, particles and the topic ``names``,
+    which are scored apart, removed) and its adjacent content-word pairs (compounds).
+
+    A question typed without diacritics is matched on folded words at full strength; an English
+    question through its glossary words (:func:`qa.qtype.english_terms`), folded too.
+    """
     fold_only = info.english or not has_diacritics(question)
-    stop = _EN_STOP | _QUESTION_STOP_FOLDED if fold_only else _QUESTION_STOP
-    words = [t.norm for t in tokenize(question)]
-    words = [fold(w) for w in words] if fold_only else words
+    if info.english:
+        words = [fold(w) for w in english_terms(question)]
+        stop: frozenset[str] = frozenset()
+    else:
+        stop = _QUESTION_STOP_FOLDED if fold_only else _QUESTION_STOP
+        words = [t.norm for t in tokenize(question)]
+        words = [fold(w) for w in words] if fold_only else words
+    name_words = {w for name in names for w in name.split()}
+    stop = stop | {w for w in words if fold(w) in name_words}
     content = [w for w in words if w not in stop]
+    pairs = {(a, b) for a, b in zip(words, words[1:], strict=False)
+             if a not in stop and b not in stop}
     return QuestionTerms(tuple(content), tuple(fold(w) for w in content), fold_only,
-                         frozenset(scoring.bigrams(content)))
+                         frozenset(pairs))
 
 
 def stretched_positions(text: str, tokens: Sequence[Token]) -> list[float]:
@@ -125,12 +152,14 @@ class HeuristicReader:
         self.top_n = top_n
         self.max_passages = max_passages
         self.top_sentences = top_sentences
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._folded_docs: dict[str, str] = {}
 
     def read(self, question: str, passages: Sequence[Passage],
              documents: Mapping[str, Document]) -> list[Answer]:
         """Answers best first; each is a verbatim, validated span of its document."""
         question = nfc(question).strip()
-        prepared = self._prepare(question, passages)
+        prepared = self._prepare(question, passages, documents)
         if prepared is None:
             return []
         info, terms, weights, sentences = prepared
@@ -140,15 +169,17 @@ class HeuristicReader:
             scored.extend(self._sentence_answers(question, info, terms, weights, sent))
         return self._finish(scored, documents)
 
-    def _prepare(self, question: str, passages: Sequence[Passage]
+    def _prepare(self, question: str, passages: Sequence[Passage],
+                 documents: Mapping[str, Document] | None = None
                  ) -> tuple[QuestionInfo, QuestionTerms, dict[str, float], list[_Sentence]] | None:
         """Question analysis, term weights and scored sentences (None when nothing to read)."""
         info = classify(question)
         ranked = sorted(passages, key=lambda p: -p.score)[: self.max_passages]
-        sentences = self._sentences(ranked)
+        ranked = with_documents(ranked, documents or {}, EXPAND_DOCS)
+        sentences = self._sentences(ranked, documents or {})
         if not question or not sentences:
             return None
-        terms = question_terms(question, info)
+        terms = question_terms(question, info, topic_names(question))
         key = terms.folded if terms.fold_only else terms.terms
         weights = scoring.idf_weights(key, [s.folded if terms.fold_only else s.words
                                             for s in sentences])
@@ -157,43 +188,88 @@ class HeuristicReader:
         return info, terms, weights, sentences
 
     # -- sentences -------------------------------------------------------------------------
-    def _sentences(self, passages: Sequence[Passage]) -> list[_Sentence]:
-        """Every sentence of the passages with its tokens and word sets."""
+    def _sentences(self, passages: Sequence[Passage],
+                   documents: Mapping[str, Document]) -> list[_Sentence]:
+        """Every sentence of the passages with its tokens, word sets and preceding context."""
         ranks = scoring.rank_feature([p.score for p in passages])
         out: list[_Sentence] = []
+        seen: set[tuple[str, int, int]] = set()  # overlapping chunks repeat sentences
         for passage, rank in zip(passages, ranks, strict=False):
+            doc = documents.get(passage.doc_id)
+            folded_doc = self._folded(doc)
             units = [c for a, b in sentence_spans(passage.text)
                      for c in clause_spans(passage.text, a, b)]
             for start, end in units:
+                key = (passage.doc_id, passage.start + start, passage.start + end)
                 toks = tokenize(passage.text[start:end])
-                if toks:
+                if toks and key not in seen:
+                    seen.add(key)
                     out.append(_Sentence(passage, rank, start, end, toks,
-                                         {t.norm for t in toks}, {fold(t.norm) for t in toks}))
+                                         {t.norm for t in toks}, {fold(t.norm) for t in toks},
+                                         context=_context(doc, passage, start),
+                                         document=folded_doc))
         return out
+
+    def _folded(self, doc: Document | None) -> str:
+        """The folded text of a document (cached per document version)."""
+        if doc is None:
+            return ""
+        key = doc.doc_id + ":" + doc.content_hash
+        if key not in self._folded_docs:
+            if len(self._folded_docs) >= 256:
+                self._folded_docs.clear()
+            self._folded_docs[key] = fold(doc.title + "\n" + doc.text)
+        return self._folded_docs[key]
 
     def _score_sentences(self, question: str, info: QuestionInfo, terms: QuestionTerms,
                          weights: Mapping[str, float], sentences: list[_Sentence]) -> None:
         """Set each sentence's logit from lexical, bigram, embedding, rank and type features."""
         key = terms.folded if terms.fold_only else terms.terms
-        embs = self._embedding_features(question, sentences)
-        for i, sent in enumerate(sentences):
+        years = set(_YEAR_RE.findall(question))
+        period = _asks_period(question, info) or not years
+        names = topic_names(question)  # computed again: cheap, keeps signatures small
+        for sent in sentences:
             words = sent.folded if terms.fold_only else sent.words
-            lex = scoring.lexical_overlap(key, terms.folded, weights, words, sent.folded)
             seq = [fold(t.norm) if terms.fold_only else t.norm for t in sent.tokens]
-            bigram = scoring.bigram_overlap(set(terms.bigrams), scoring.bigrams(seq))
+            sent_pairs = scoring.bigrams(seq)
+            lex = scoring.lexical_overlap(key, terms.folded, weights, words, sent.folded,
+                                          pairs=terms.bigrams, sentence_pairs=sent_pairs)
+            bigram = scoring.bigram_overlap(set(terms.bigrams), sent_pairs)
             typed = (self._typed_feature(question, info, sent)
                      if info.short and info.qtype != "definition" else 0.0)
-            sent.logit = scoring.sentence_logit(lex, bigram, embs[i] if embs else None,
-                                                sent.rank, typed)
+            scope = scoring.year_scope(years, sent.text, sent.context)
+            about = scoring.name_scope(names, fold(sent.text), fold(sent.context), sent.document)
+            sent.logit = scoring.sentence_logit(lex, bigram, None, sent.rank, typed, scope, about)
+            if not period and _PERIOD_RE.search(fold(sent.text)):
+                sent.logit -= PERIOD_PENALTY
+        self._add_embeddings(question, sentences)
 
-    def _embedding_features(self, question: str, sentences: list[_Sentence]) -> list[float]:
-        """Embedding feature of each sentence, or [] without embedding functions."""
-        if self.embed_queries is None or self.embed_passages is None:
-            return []
+    def _add_embeddings(self, question: str, sentences: list[_Sentence]) -> None:
+        """Add the embedding feature to the best ``EMBED_TOP`` sentences; the others get the
+        lowest value those got (they are weaker on everything else already)."""
+        if self.embed_queries is None or self.embed_passages is None or not sentences:
+            return
+        best = sorted(sentences, key=lambda s: -s.logit)[:EMBED_TOP]
         query = np.asarray(self.embed_queries([question]), dtype=np.float32)[0]
-        texts = [s.passage.text[s.start:s.end] for s in sentences]
-        rows = np.asarray(self.embed_passages(texts), dtype=np.float32)
-        return [scoring.embedding_feature(float(c)) for c in scoring.cosine_rows(query, rows)]
+        rows = self._sentence_vectors([s.text for s in best])
+        feats = [scoring.embedding_feature(float(c)) for c in scoring.cosine_rows(query, rows)]
+        chosen = {id(s): f for s, f in zip(best, feats, strict=True)}
+        floor = min(feats)
+        for sent in sentences:
+            sent.logit += scoring.SENTENCE_WEIGHTS["emb"] * chosen.get(id(sent), floor)
+
+    def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage embeddings of ``texts`` through a small in-memory LRU cache."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing and self.embed_passages is not None:
+            rows = np.asarray(self.embed_passages(missing), dtype=np.float32)
+            for text, row in zip(missing, rows, strict=True):
+                self._cache[text] = row
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > EMBED_CACHE:
+            self._cache.popitem(last=False)
+        return np.stack([self._cache[t] for t in texts])
 
     def _typed_feature(self, question: str, info: QuestionInfo, sent: _Sentence) -> float:
         """Best fit x evidence of a candidate of the expected type in the sentence."""
@@ -208,8 +284,9 @@ class HeuristicReader:
                           ) -> list[tuple[float, Passage, int, int]]:
         """Scored (logit, passage, start, end) answers of one sentence, offsets in the passage."""
         base = sent.start
-        out = [(sent.logit + scoring.BIAS_SENTENCE - (1.0 if info.short else 0.0),
-                sent.passage, sent.start, sent.end)]
+        fallback = (FALLBACK_PENALTY if info.qtype in STRONG_TYPES
+                    else SHORT_FALLBACK_PENALTY if info.short else 0.0)
+        out = [(sent.logit + scoring.BIAS_SENTENCE - fallback, sent.passage, sent.start, sent.end)]
         if not info.short:
             return out
         text = sent.passage.text[sent.start:sent.end]
@@ -242,6 +319,46 @@ class HeuristicReader:
             if len(answers) >= self.top_n:
                 break
         return answers
+
+
+def with_documents(passages: Sequence[Passage], documents: Mapping[str, Document],
+                   n_docs: int) -> list[Passage]:
+    """The passages, then each paragraph of the documents of the first ``n_docs`` distinct
+    documents as an extra passage of score 0 (an answer may sit next to the retrieved chunk)."""
+    out = list(passages)
+    doc_ids = list(dict.fromkeys(p.doc_id for p in passages))[:n_docs]
+    for doc_id in doc_ids:
+        doc = documents.get(doc_id)
+        if doc is None or any(p.doc_id == doc_id and doc.text[p.start:p.end] != p.text
+                              for p in passages):
+            continue  # unknown or stale document: read only what was retrieved
+        for number, (start, end) in enumerate(paragraph_spans(doc.text), start=1):
+            out.append(Passage(f"{doc_id}#p{number}", doc_id, doc.title, doc.date, doc.source,
+                               number, doc.text[start:end], start, end, 0.0))
+    return out
+
+
+def _context(doc: Document | None, passage: Passage, start: int) -> str:
+    """Up to ``YEAR_WINDOW`` characters before a sentence (from the document when known),
+    with the document's title."""
+    if doc is None:
+        return passage.text[max(0, start - YEAR_WINDOW):start]
+    pos = passage.start + start
+    return doc.title + "\n" + doc.text[max(0, pos - YEAR_WINDOW):pos]
+
+
+def _asks_plan(question: str) -> bool:
+    """True when the question is about a target or a plan, not an achieved figure."""
+    q = question.lower()
+    return (any(w in q for w in scoring.PLAN_WORDS)
+            or re.search(r"\b(targets?|goals?|plan|planned|aims?|expected)\b", q) is not None)
+
+
+def _asks_period(question: str, info: QuestionInfo) -> bool:
+    """True when the question itself names a part of a year (months, a quarter, mid-year)."""
+    if info.english:
+        return re.search(r"\b(months?|quarter|mid|half)\b", question.lower()) is not None
+    return re.search(r"\b(thang|quy|giua nam|dau nam)\b", fold(question)) is not None
 
 
 def _candidates(text: str, info: QuestionInfo) -> list[Candidate]:
@@ -285,11 +402,11 @@ def _in_question(text: str, cand: Candidate, question: str) -> bool:
 def _penalty(text: str, cand: Candidate, question: str) -> float:
     """Penalties: figure/name already in the question; a percent of plan when not asked."""
     penalty = 2.5 if _in_question(text, cand, question) else 0.0
-    before = text[max(0, cand.start - 60):cand.start].lower()
+    before = re.split(r"[,;:(]", text[max(0, cand.start - 60):cand.start].lower())[-1]
     if re.match(r"\W*trong (số )?đó\b", text.lower()) and "trong đó" not in question.lower():
         penalty += SUBITEM_PENALTY  # "X đạt A; trong đó Y đạt B": B is a part, not X
-    if any(w in before and w not in question.lower() for w in scoring.PLAN_WORDS):
-        penalty += 0.7
+    if any(w in before for w in scoring.PLAN_WORDS) and not _asks_plan(question):
+        penalty += PLAN_PENALTY
     if cand.kind == "percent":
         after = text[cand.end:cand.end + 15].lower().lstrip()
         q = question.lower()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from qa.qtype import QuestionInfo
-from qa.spans import TIME_UNITS, Candidate
+from qa.spans import Candidate
 
 # Weights of the final logistic; see ``answer_logit``. Hand-set, then checked on the seeds
 # and XQuAD-vi (docs in the report of the reader commit).
-SENTENCE_WEIGHTS = {"lex": 3.0, "bigram": 1.2, "emb": 1.6, "rank": 0.4, "typed": 0.8}
+SENTENCE_WEIGHTS = {"lex": 3.0, "bigram": 1.2, "emb": 1.6, "rank": 0.4, "typed": 0.8,
+                    "scope": 1.2, "about": 1.0}
 SPAN_WEIGHTS = {"fit": 1.6, "prox": 1.6, "head": 0.5}
 BIAS_SHORT = -4.2
 BIAS_SENTENCE = -3.0
@@ -62,17 +64,31 @@ def scale_terms(weights: Mapping[str, float], terms: set[str], factor: float) ->
 
 
 def lexical_overlap(terms: Sequence[str], folded_terms: Sequence[str], weights: Mapping[str, float],
-                    words: set[str], folded_words: set[str], folded_weight: float = 0.5) -> float:
-    """IDF-weighted share of question terms found in a sentence; folded matches count less."""
+                    words: set[str], folded_words: set[str], folded_weight: float = 0.5,
+                    pairs: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+                    sentence_pairs: set[tuple[str, str]] | None = None,
+                    lone_weight: float = 0.5) -> float:
+    """IDF-weighted share of question terms found in a sentence; folded matches count less.
+
+    With ``pairs`` (the question's adjacent content words) and ``sentence_pairs``, a term of a
+    question compound that the sentence has only outside that compound ("tác" of "hợp tác"
+    in "công tác") counts ``lone_weight``.
+    """
     total = sum(weights[t] for t in terms)
     if total <= 0:
         return 0.0
     got = 0.0
     for term, folded in zip(terms, folded_terms, strict=False):
         if term in words:
-            got += weights[term]
+            gain = weights[term]
         elif folded in folded_words:
-            got += folded_weight * weights[term]
+            gain = folded_weight * weights[term]
+        else:
+            continue
+        mine = {p for p in pairs if term in p}
+        if mine and sentence_pairs is not None and not mine & sentence_pairs:
+            gain *= lone_weight
+        got += gain
     return got / total
 
 
@@ -105,18 +121,81 @@ def rank_feature(scores: Sequence[float]) -> list[float]:
 
 
 def sentence_logit(lex: float, bigram: float, emb: float | None, rank: float,
-                   typed: float) -> float:
+                   typed: float, scope: float = 0.0, about: float = 0.0) -> float:
     """Linear score of a sentence from its features (all roughly in [0, 1])."""
     w = SENTENCE_WEIGHTS
-    score = w["lex"] * lex + w["bigram"] * bigram + w["rank"] * rank + w["typed"] * typed
+    score = (w["lex"] * lex + w["bigram"] * bigram + w["rank"] * rank + w["typed"] * typed
+             + w["scope"] * scope + w["about"] * about)
     return score + (w["emb"] * emb if emb is not None else 0.0)
+
+
+_YEAR_MENTION_RE = re.compile(
+    r"(?<![\d/.,])((?:19|20)\d\d)(?:\s*[-–]\s*((?:19|20)\d\d))?(?![\d/.,])")
+_COMPARISON_RE = re.compile(r"(so với|bằng|hơn|cùng kỳ)(\s+\w+){0,2}\s*$", re.IGNORECASE)
+
+
+def name_scope(names: Sequence[str], sentence: str, context: str, document: str) -> float:
+    """Whether the sentence is about the question's place names (all texts folded), in
+    [-1, 1]; 0 without names. Per name: in the sentence 1, in the title or just before 0.6,
+    elsewhere in the document 0.3, absent -1."""
+    if not names:
+        return 0.0
+
+    def found(name: str, text: str) -> bool:
+        return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text) is not None
+
+    def score(name: str) -> float:
+        if found(name, sentence):
+            return 1.0
+        if found(name, context):
+            return 0.6
+        return 0.3 if found(name, document) else -1.0
+
+    return sum(score(n) for n in names) / len(names)
+
+
+def year_mentions(text: str) -> list[tuple[int, int]]:
+    """Years or year ranges ("2020 – 2025") that date what ``text`` says, in order; years
+    compared against ("so với năm 2019") are left out."""
+    out: list[tuple[int, int]] = []
+    for m in _YEAR_MENTION_RE.finditer(text):
+        if _COMPARISON_RE.search(text[max(0, m.start() - 25):m.start()]):
+            continue
+        first = int(m.group(1))
+        out.append((first, int(m.group(2)) if m.group(2) else first))
+    return out
+
+
+def year_scope(years: set[str], sentence: str, context: str) -> float:
+    """How well a sentence is dated to the question's years, in [-0.6, 1]; 0 without years.
+
+    Per year: 1 when the sentence names it; -0.6 when the sentence names only other years;
+    else by the last year named before it (``context``): 0.6 when it matches, -0.6 when
+    it does not, 0 when none is named.
+    """
+    if not years:
+        return 0.0
+
+    def score(year: int) -> float:
+        own = year_mentions(sentence)
+        if own:
+            return 1.0 if any(a <= year <= b for a, b in own) else -0.6
+        before = year_mentions(context)
+        if not before:
+            return 0.0
+        a, b = before[-1]
+        return 0.6 if a <= year <= b else -0.6
+
+    return sum(score(int(y)) for y in years) / len(years)
 
 
 def type_fit(info: QuestionInfo, cand: Candidate) -> float:
     """How well a candidate's kind fits the expected answer type, in [0, 1]."""
     table = _FIT.get(info.qtype, {})
     fit = table.get(cand.kind, 0.0)
-    if info.qtype == "number":
+    if info.qtype == "number" and info.ordinal:
+        fit = 1.0 if cand.kind == "ordinal" else 0.2 * fit
+    elif info.qtype == "number":
         fit = _number_fit(info, cand, fit)
     elif info.qtype == "duration":
         fit = 1.0 if cand.kind == "number" and cand.unit.split(" ")[-1:] and any(
@@ -126,6 +205,9 @@ def type_fit(info: QuestionInfo, cand: Candidate) -> float:
     elif info.qtype in {"place", "list"} and info.head and cand.unit:
         fit = min(1.0, fit + (0.2 if cand.unit.split(" ")[0] == info.head[0] else -0.1))
     return fit
+
+
+_FOLDED_TIME_UNITS = frozenset({"giay", "phut", "gio", "ngay", "tuan", "thang", "nam", "ky"})
 
 
 def _number_fit(info: QuestionInfo, cand: Candidate, fit: float) -> float:
@@ -141,9 +223,11 @@ def _number_fit(info: QuestionInfo, cand: Candidate, fit: float) -> float:
     money = any(u in cand.unit for u in ("dong", "usd", "euro"))
     if info.money:
         return 1.0 if money else 0.6
-    if info.head and cand.unit and cand.unit not in TIME_UNITS:
-        return 0.6
-    return 0.8 if not info.head else 0.7
+    if cand.unit.split(" ")[-1:] and cand.unit.split(" ")[-1] in _FOLDED_TIME_UNITS:
+        return 0.3  # "90 năm", "6 tháng": a duration, not the count asked
+    if info.head and cand.unit:
+        return 0.3  # a figure of something else than the head noun asked
+    return 0.8 if not info.head else 0.5
 
 
 _FIT: dict[str, dict[str, float]] = {

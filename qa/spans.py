@@ -146,11 +146,13 @@ def _approx_start(text: str, start: int) -> int:
 
 def _number_kind(text: str, m: re.Match[str]) -> tuple[str, float]:
     """Kind and evidence of a bare figure: percent, year, short date or plain number."""
-    value = m.group()
+    value = re.sub(r"\s+%$", "%", m.group())
     if value != value.split()[0] or re.search(r"\d\s*[-–:]\s*\d", value):
         return "number", 0.9  # a range "6-9%", "0,3 đến 0,6", a ratio "20:1"
     if value.endswith("%"):
         return "percent", 1.0
+    if _words_before(text, m.start(), ("thứ",)):
+        return "ordinal", 0.9  # "lần thứ 15" ranks, it does not count
     if re.fullmatch(r"\d{4}", value) and 1000 <= int(value) <= 2100:
         return "year", 0.8 if _words_before(text, m.start(), ("năm",)) else 0.5
     parts = value.split("/")
@@ -170,6 +172,8 @@ def number_candidates(text: str, head: tuple[str, ...]) -> list[Candidate]:
         kind, evidence = _number_kind(text, m) if m.group()[0].isdigit() else ("number", 0.5)
         hlen = head_length(text, m.end(), head)
         ulen, unit = _unit_length(text, m.end())
+        if kind == "ordinal":
+            hlen = ulen = 0
         if kind == "year" and (hlen or (ulen and unit not in {"nam"})):
             kind, evidence = "number", 0.9
         end = m.end() + max(hlen, ulen)
@@ -274,7 +278,9 @@ def list_candidates(text: str, names: list[Candidate]) -> list[Candidate]:
             continue
         if len(group) >= 2 and all(c.evidence > 0.2 for c in group):
             unit = next((c.unit for c in group if c.unit), "")
-            evidence = sum(c.evidence for c in group) / len(group)
+            # a place word before the first name governs the list ("xã A, B và C")
+            evidence = (group[0].evidence if group[0].kind == "place" and group[0].unit
+                        else sum(c.evidence for c in group) / len(group))
             out.append(Candidate(group[0].start, group[-1].end, "list", max(evidence, 0.6),
                                  group[0].start, group[-1].end, unit=unit))
         group = [cand] if cand is not None else []
