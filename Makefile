@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOIDAP := $(VENV)/bin/hoidap
 STAMP := $(VENV)/.hoidap-installed
 
-.PHONY: setup run test lint index clean
+.PHONY: setup run test lint index clean train-reader
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: setup
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
+
+train-reader: setup  # CPU, ~25-30 min on 2 cores; writes qa/models/reader/
+	$(PY) scripts/train_reader.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -49,6 +49,8 @@ class ReaderConfig:
     no_answer_threshold: float = 0.35  # calibrated on data, see docs/calibration.md
     max_answers: int = 3
     passages: int = 5  # passages the reader looks at
+    kind: str = "auto"  # "auto" (neural when its weights are installed), "neural", "heuristic"
+    neural_no_answer_threshold: float = 0.3  # tuned on the reader's dev split (its manifest)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hoidap.config import Config
-from hoidap.errors import DocumentNotFoundError
+from hoidap.errors import DocumentNotFoundError, ModelError
 from index.build import BuildReport, Progress, build_index
 from index.store import LoadedIndex, load_index
 from index.types import Document
@@ -50,12 +50,33 @@ class QAEngine:
     def reader(self) -> Reader:
         """The reader (heuristic by default; embeddings let it answer English questions)."""
         if self._reader is None:
-            from qa.reader import HeuristicReader
-
-            emb = self.embedder
-            self._reader = HeuristicReader(embed_queries=emb.encode_queries,
-                                           embed_passages=emb.encode_passages)
+            self._reader = self._make_reader()
         return self._reader
+
+    def _make_reader(self) -> Reader:
+        """Neural reader for kind "neural", or "auto" with weights and the real model; else
+        the heuristic one (test fakes of the embedder keep the heuristic reader in "auto")."""
+        from hoidap.config import MODEL_ID
+        from qa.neural import NeuralReader, weights_available
+
+        kind, emb = self.config.reader.kind, self.embedder
+        if kind not in ("auto", "neural", "heuristic"):
+            raise ModelError(f"config.reader.kind {kind!r} is unknown; use auto, neural or "
+                             "heuristic")
+        real = getattr(emb, "model_id", MODEL_ID) == MODEL_ID
+        if kind == "neural" or (kind == "auto" and real and weights_available()):
+            return NeuralReader(self.config)
+        from qa.reader import HeuristicReader
+
+        return HeuristicReader(embed_queries=emb.encode_queries,
+                               embed_passages=emb.encode_passages)
+
+    @property
+    def no_answer_threshold(self) -> float:
+        """The refusal threshold of the active reader."""
+        cfg = self.config.reader
+        neural = getattr(self.reader, "kind", "") == "neural"
+        return cfg.neural_no_answer_threshold if neural else cfg.no_answer_threshold
 
     @property
     def index_dir(self) -> Path:
@@ -79,7 +100,8 @@ class QAEngine:
         self._retrieval()
         if hasattr(self.embedder, "warm_up"):
             self.embedder.warm_up()
-        _ = self.reader
+        if hasattr(self.reader, "load"):
+            self.reader.load()
         return self
 
     def reload(self) -> None:
@@ -111,7 +133,7 @@ class QAEngine:
         answers = answers[: self.config.reader.max_answers]
         from qa.reader import is_no_answer
 
-        refused = is_no_answer(answers, self.config.reader.no_answer_threshold)
+        refused = is_no_answer(answers, self.no_answer_threshold)
         return QAResult(question=question, no_answer=refused,
                         answers=() if refused else tuple(answers), passages=tuple(passages[:k]))
 

@@ -1,0 +1,387 @@
+"""A trained extractive reader: multilingual-e5-small with fine-tuned top layers and a span head.
+
+The bottom layers are the converted e5 model's own (loaded from ``config.model_dir``); the top
+``n_trained`` layers, a start/end span head and a has-answer head on the first token ship in
+``qa/models/reader/reader.safetensors`` (fp16) with a ``manifest.json`` written by
+``scripts/train_reader.py``. Nothing loads at import; :class:`NeuralReader` loads on first use.
+
+Windows are ``<s> question </s></s> passage-part </s>`` with a stride over long passages. An
+answer's score is ``sigmoid(has_answer) * sqrt(p_start * p_end)`` in [0, 1]; the engine refuses
+below ``config.reader.neural_no_answer_threshold`` (tuned on the training dev split).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hoidap.config import Config
+from hoidap.errors import ModelError
+from index.types import Document
+from qa.qtype import classify
+from qa.segment import nfc, paragraph_breaks
+from qa.types import Answer, Citation, Passage
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
+WEIGHTS_FILE = "reader.safetensors"
+MANIFEST_FILE = "manifest.json"
+MAX_ANSWER_TOKENS = 30
+NUMBER_PENALTY = 0.5  # score factor for a span without a digit when a figure is asked
+_EDGE_PUNCT = " \t\n\r,.;:!?-–—\"'“”‘’"
+_PAIRS = {")": "(", "]": "[", "»": "«"}
+_OPENERS = {v: k for k, v in _PAIRS.items()}
+
+
+# -- pure helpers (shared with scripts/train_reader.py) ------------------------------------------
+@dataclass(frozen=True)
+class Window:
+    """One model input: token ids and, per token, its character span in the passage or None."""
+
+    passage: int
+    input_ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int] | None, ...]
+
+
+def build_windows(tokenizer: Any, question: str, texts: Sequence[str], max_len: int,
+                  stride: int) -> list[Window]:
+    """Question + passage windows (overlapping by ``stride`` tokens) for every text."""
+    if not texts:
+        return []
+    enc = tokenizer([question] * len(texts), list(texts), truncation="only_second",
+                    max_length=max_len, stride=stride, return_overflowing_tokens=True,
+                    return_offsets_mapping=True, padding=False)
+    windows: list[Window] = []
+    for i, ids in enumerate(enc["input_ids"]):
+        seq = enc.sequence_ids(i)
+        offs = tuple(tuple(o) if s == 1 and o[1] > o[0] else None
+                     for s, o in zip(seq, enc["offset_mapping"][i], strict=True))
+        windows.append(Window(int(enc["overflow_to_sample_mapping"][i]), tuple(ids), offs))
+    return windows
+
+
+def log_softmax_masked(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Log-softmax over the positions where ``mask`` is true (-inf elsewhere)."""
+    x = np.where(mask, logits.astype(np.float64), -np.inf)
+    top = x.max() if mask.any() else 0.0
+    return x - (top + math.log(np.exp(x - top).sum())) if mask.any() else x
+
+
+def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, mask: np.ndarray,
+               max_tokens: int = MAX_ANSWER_TOKENS, top_k: int = 5
+               ) -> list[tuple[int, int, float]]:
+    """Top ``(start_token, end_token, log p_start + log p_end)`` with start <= end < start+max.
+
+    Only positions where ``mask`` is true (passage tokens) can start or end a span.
+    """
+    ls = log_softmax_masked(start_logits, mask)
+    le = log_softmax_masked(end_logits, mask)
+    n = len(ls)
+    pair = ls[:, None] + le[None, :]
+    idx = np.arange(n)
+    valid = (idx[None, :] >= idx[:, None]) & (idx[None, :] < idx[:, None] + max_tokens)
+    pair = np.where(valid, pair, -np.inf)
+    flat = np.argsort(-pair, axis=None)[:top_k]
+    out = []
+    for f in flat:
+        s, e = divmod(int(f), n)
+        if np.isfinite(pair[s, e]):
+            out.append((s, e, float(pair[s, e])))
+    return out
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``text[start:end]`` past edge spaces/punctuation and unbalanced brackets."""
+    while True:
+        before = (start, end)
+        while start < end and text[start] in _EDGE_PUNCT:
+            start += 1
+        while end > start and text[end - 1] in _EDGE_PUNCT:
+            end -= 1
+        if end > start and text[end - 1] in _PAIRS and _PAIRS[text[end - 1]] not in \
+                text[start:end - 1]:
+            end -= 1
+        if end > start and text[start] in _OPENERS and _OPENERS[text[start]] not in \
+                text[start + 1:end]:
+            start += 1
+        if (start, end) == before:
+            return start, end
+
+
+def span_score(has_answer_logit: float, span_logprob: float) -> float:
+    """``sigmoid(has_answer) * sqrt(p_start * p_end)``, in [0, 1]."""
+    return float(1.0 / (1.0 + math.exp(-has_answer_logit)) * math.exp(0.5 * span_logprob))
+
+
+def type_factor(question_type: str, span: str) -> float:
+    """Score factor from the question type: figures asked -> spans with a digit preferred."""
+    if question_type in {"number", "duration"} and not re.search(r"\d", span):
+        return NUMBER_PENALTY
+    return 1.0
+
+
+def decode_windows(windows: Sequence[Window], texts: Sequence[str], start: np.ndarray,
+                   end: np.ndarray, has: np.ndarray, top_k: int = 5
+                   ) -> list[tuple[int, int, int, float]]:
+    """Scored ``(text_index, char_start, char_end, score)`` spans from window logits, best first.
+
+    ``start``/``end`` are (windows, width) logits; ``has`` the has-answer logit per window.
+    """
+    out: list[tuple[int, int, int, float]] = []
+    for i, w in enumerate(windows):
+        ctx = np.zeros(start.shape[1], dtype=bool)
+        ctx[:len(w.offsets)] = [o is not None for o in w.offsets]
+        for s, e, lp in best_spans(start[i], end[i], ctx, top_k=top_k):
+            a, b = trim_span(texts[w.passage], w.offsets[s][0], w.offsets[e][1])  # type: ignore[index]
+            if b > a:
+                out.append((w.passage, a, b, span_score(float(has[i]), lp)))
+    return sorted(out, key=lambda x: -x[3])
+
+
+def weights_available(folder: Path = MODEL_DIR) -> bool:
+    """True when the trained reader's weights and manifest are installed."""
+    return (folder / WEIGHTS_FILE).is_file() and (folder / MANIFEST_FILE).is_file()
+
+
+def read_manifest(folder: Path = MODEL_DIR) -> dict:
+    """The reader's manifest (hyper-parameters, data, metrics)."""
+    try:
+        return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {folder / MANIFEST_FILE}: {exc}; run `make train-reader`"
+                         " or reinstall hoidap") from exc
+
+
+# -- the model -------------------------------------------------------------------------------------
+def make_heads(hidden: int) -> Any:
+    """The span and has-answer heads (a torch module; torch is imported here, not at import)."""
+    import torch
+
+    class Heads(torch.nn.Module):
+        """Start/end logits per token and a has-answer logit from the first token."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.span = torch.nn.Linear(hidden, 2)
+            self.na_dense = torch.nn.Linear(hidden, hidden)
+            self.na_out = torch.nn.Linear(hidden, 1)
+
+        def forward(self, h: torch.Tensor, mask: torch.Tensor):
+            logits = self.span(h)
+            start, end = logits[..., 0], logits[..., 1]
+            neg = torch.finfo(h.dtype).min
+            start = start.masked_fill(mask == 0, neg)
+            end = end.masked_fill(mask == 0, neg)
+            has = self.na_out(torch.tanh(self.na_dense(h[:, 0]))).squeeze(-1)
+            return start, end, has
+
+    return Heads()
+
+
+def additive_mask(mask: Any, dtype: Any) -> Any:
+    """(B, L) 0/1 mask -> (B, 1, 1, L) additive attention mask."""
+    import torch
+
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def run_layers(layers: Sequence[Any], hidden: Any, mask: Any) -> Any:
+    """Apply transformer layers to hidden states with a padding mask."""
+    ext = additive_mask(mask, hidden.dtype)
+    for layer in layers:
+        out = layer(hidden, attention_mask=ext)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
+def encoder_folder(model_dir: Path) -> Path:
+    """Folder holding the HF ``config.json`` of a sentence-transformers model."""
+    for cand in (model_dir, model_dir / "0_Transformer"):
+        if (cand / "config.json").is_file():
+            return cand
+    raise ModelError(f"no transformer config.json under {model_dir}; delete that folder so the "
+                     "embedding model is converted again")
+
+
+def load_base(model_dir: Path) -> tuple[Any, Any]:
+    """The e5 encoder (eval mode, CPU) and its fast tokenizer."""
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = encoder_folder(model_dir)
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+    tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    return model, tok
+
+
+def top_layer_prefix(index: int) -> str:
+    """safetensors key prefix of encoder layer ``index``."""
+    return f"layers.{index}."
+
+
+class NeuralReader:
+    """The trained extractive reader (see the module docstring); loads lazily."""
+
+    kind = "neural"
+
+    def __init__(self, config: Config | None = None, folder: Path = MODEL_DIR,
+                 top_n: int = 3, type_rules: bool = True, threads: int | None = None,
+                 quantize: bool = False) -> None:
+        self.config = config or Config.from_env()
+        self.folder = folder
+        self.top_n = top_n
+        self.type_rules = type_rules
+        self.threads = threads
+        self.quantize = quantize
+        self._parts: tuple[Any, Any, Any, dict] | None = None
+
+    def load(self) -> NeuralReader:
+        """Load the base encoder, replace its top layers, load the heads (no-op once done)."""
+        if self._parts is None:
+            self._parts = self._load()
+        return self
+
+    def _load(self) -> tuple[Any, Any, Any, dict]:
+        import os
+
+        import torch
+        from safetensors.torch import load_file
+
+        from index.embedder import _offline_env, ensure_model
+
+        if not weights_available(self.folder):
+            raise ModelError(f"no trained reader in {self.folder}; run `make train-reader`")
+        manifest = read_manifest(self.folder)
+        _offline_env()
+        torch.set_num_threads(self.threads or max(1, os.cpu_count() or 1))
+        encoder, tok = load_base(ensure_model(self.config))
+        state = load_file(str(self.folder / WEIGHTS_FILE))
+        first = int(manifest["first_trained_layer"])
+        n = encoder.config.num_hidden_layers
+        for i in range(first, n):
+            prefix = top_layer_prefix(i)
+            sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
+            encoder.encoder.layer[i].load_state_dict(sub, strict=True)
+        heads = make_heads(encoder.config.hidden_size)
+        heads.load_state_dict({k[6:]: v.float() for k, v in state.items()
+                               if k.startswith("heads.")}, strict=True)
+        heads.eval()
+        if self.quantize:  # int8 dynamic quantisation of every Linear layer
+            from torch.ao.quantization import quantize_dynamic
+
+            encoder = quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
+        return encoder, tok, heads, manifest
+
+    @property
+    def manifest(self) -> dict:
+        """The loaded manifest."""
+        return self.load()._parts[3]  # type: ignore[index]
+
+    def predict(self, question: str, texts: Sequence[str]
+                ) -> list[tuple[int, int, int, float]]:
+        """Scored ``(text_index, start, end, score)`` spans of ``texts``, best first."""
+        return self.predict_many([(question, texts)])[0]
+
+    def predict_many(self, pairs: Sequence[tuple[str, Sequence[str]]], batch: int = 16
+                     ) -> list[list[tuple[int, int, int, float]]]:
+        """:meth:`predict` for many questions, windows batched by length (for evaluation)."""
+        _, tok, _, manifest = self.load()._parts  # type: ignore[misc]
+        per_q = [build_windows(tok, q, texts, int(manifest["max_len"]), int(manifest["stride"]))
+                 for q, texts in pairs]
+        flat = [w for ws in per_q for w in ws]
+        logits = self._logits(flat, batch)
+        out, k = [], 0
+        for (_, texts), ws in zip(pairs, per_q, strict=True):
+            rows = logits[k:k + len(ws)]
+            k += len(ws)
+            width = max((len(r[0]) for r in rows), default=0)
+            start = np.full((len(ws), width), -1e9, dtype=np.float32)
+            end = start.copy()
+            for i, (st, en, _) in enumerate(rows):
+                start[i, :len(st)], end[i, :len(en)] = st, en
+            has = np.array([r[2] for r in rows], dtype=np.float32)
+            out.append(decode_windows(ws, texts, start, end, has) if ws else [])
+        return out
+
+    def _logits(self, windows: Sequence[Window], batch: int
+                ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Per window: start and end logits (window length) and the has-answer logit."""
+        import torch
+
+        encoder, tok, heads, _ = self._parts  # type: ignore[misc]
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        out: list[tuple[np.ndarray, np.ndarray, float]] = [None] * len(windows)  # type: ignore
+        for b in range(0, len(order), batch):
+            idx = order[b:b + batch]
+            width = max(len(windows[i].input_ids) for i in idx)
+            ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for j, i in enumerate(idx):
+                n = len(windows[i].input_ids)
+                ids[j, :n], mask[j, :n] = torch.tensor(windows[i].input_ids), 1
+            with torch.inference_mode():
+                hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+                start, end, has = heads(hidden, mask)
+            for j, i in enumerate(idx):
+                n = len(windows[i].input_ids)
+                out[i] = (start[j, :n].numpy(), end[j, :n].numpy(), float(has[j]))
+        return out
+
+    def read(self, question: str, passages: Sequence[Passage],
+             documents: Mapping[str, Document]) -> list[Answer]:
+        """Answers best first; each is a verbatim, validated span of its document."""
+        question = nfc(question).strip()
+        passages = list(passages)[: self.config.reader.passages]
+        if not question or not passages:
+            return []
+        return self.answers(question, self.predict(question, [p.text for p in passages]),
+                            passages, documents)
+
+    def answers(self, question: str, spans: Sequence[tuple[int, int, int, float]],
+                passages: Sequence[Passage], documents: Mapping[str, Document]
+                ) -> list[Answer]:
+        """Type-rule rescoring, then non-overlapping validated answers (at most ``top_n``)."""
+        qtype = classify(question).qtype if self.type_rules else ""
+        rescored = sorted(((i, a, b, s * type_factor(qtype, passages[i].text[a:b]))
+                           for i, a, b, s in spans), key=lambda x: -x[3])
+        return self._answers(rescored, passages, documents)
+
+    def _answers(self, spans: Sequence[tuple[int, int, int, float]],
+                 passages: Sequence[Passage], documents: Mapping[str, Document]
+                 ) -> list[Answer]:
+        answers: list[Answer] = []
+        taken: list[tuple[str, int, int]] = []
+        for i, a, b, score in spans:
+            p = passages[i]
+            s, e = p.start + a, p.start + b
+            if any(d == p.doc_id and s < te and ts < e for d, ts, te in taken):
+                continue
+            answer = make_answer(p, a, b, score, documents)
+            if answer is not None:
+                answers.append(answer)
+                taken.append((p.doc_id, s, e))
+            if len(answers) >= self.top_n:
+                break
+        return answers
+
+
+def make_answer(passage: Passage, start: int, end: int, score: float,
+                documents: Mapping[str, Document]) -> Answer | None:
+    """An :class:`Answer` for ``passage.text[start:end]``, or None unless verbatim in its doc."""
+    doc = documents.get(passage.doc_id)
+    text = passage.text[start:end]
+    a, b = passage.start + start, passage.start + end
+    if doc is None or not text.strip() or doc.text[a:b] != text:
+        return None
+    citation = Citation(doc_id=passage.doc_id, title=passage.title, date=passage.date,
+                        source=passage.source,
+                        paragraph=passage.paragraph + paragraph_breaks(passage.text, start),
+                        start=a, end=b)
+    return Answer(text=text, score=float(min(1.0, max(0.0, score))), citation=citation,
+                  passage_text=passage.text, passage_start=passage.start,
+                  passage_end=passage.end)
