@@ -45,6 +45,8 @@ PERIOD_PENALTY = 1.2  # a part-year figure ("6 tháng đầu năm") when no peri
 YEAR_WINDOW = 800  # characters before a sentence whose years set its time scope
 EMBED_TOP = 12  # sentences embedded per question (the best by the other features)
 EMBED_CACHE = 4096  # sentence embeddings kept in memory
+UNIT_CACHE = 2048  # passages whose sentence split and tokens are kept in memory
+TYPED_TOP = 40  # sentences whose candidates are extracted to score the answer type
 EXPAND_DOCS = 2  # documents of the best passages whose other paragraphs are read too
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _PERIOD_RE = re.compile(r"\b(?:\d+|mot|hai|ba|bon|sau|chin) thang\b|\bquy (?:[ivx]+|\d)\b")
@@ -96,7 +98,8 @@ class _Sentence:
     folded: set[str] = field(default_factory=set)
     logit: float = 0.0
     context: str = ""  # document title and text before the sentence (its time scope)
-    document: str = ""  # the whole document, folded
+    doc: Document | None = None
+    folded_text: str = ""  # the sentence folded (same length)
 
     @property
     def text(self) -> str:
@@ -154,6 +157,8 @@ class HeuristicReader:
         self.top_sentences = top_sentences
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._folded_docs: dict[str, str] = {}
+        self._unit_cache: OrderedDict[str, list[tuple[int, int, list[Token], str]]] = (
+            OrderedDict())
 
     def read(self, question: str, passages: Sequence[Passage],
              documents: Mapping[str, Document]) -> list[Answer]:
@@ -196,18 +201,32 @@ class HeuristicReader:
         seen: set[tuple[str, int, int]] = set()  # overlapping chunks repeat sentences
         for passage, rank in zip(passages, ranks, strict=False):
             doc = documents.get(passage.doc_id)
-            folded_doc = self._folded(doc)
-            units = [c for a, b in sentence_spans(passage.text)
-                     for c in clause_spans(passage.text, a, b)]
-            for start, end in units:
+            for start, end, toks, folded in self._units(passage):
                 key = (passage.doc_id, passage.start + start, passage.start + end)
-                toks = tokenize(passage.text[start:end])
-                if toks and key not in seen:
+                if key not in seen:
                     seen.add(key)
                     out.append(_Sentence(passage, rank, start, end, toks,
-                                         {t.norm for t in toks}, {fold(t.norm) for t in toks},
-                                         context=_context(doc, passage, start),
-                                         document=folded_doc))
+                                         {t.norm for t in toks},
+                                         {folded[t.start:t.end] for t in toks},
+                                         context=_context(doc, passage, start), doc=doc,
+                                         folded_text=folded))
+        return out
+
+    def _units(self, passage: Passage) -> list[tuple[int, int, list[Token], str]]:
+        """Sentences/clauses of a passage with tokens and folded text (LRU-cached by text)."""
+        cached = self._unit_cache.get(passage.text)
+        if cached is not None:
+            self._unit_cache.move_to_end(passage.text)
+            return cached
+        out = []
+        for a, b in sentence_spans(passage.text):
+            for start, end in clause_spans(passage.text, a, b):
+                toks = tokenize(passage.text[start:end])
+                if toks:
+                    out.append((start, end, toks, fold(passage.text[start:end])))
+        self._unit_cache[passage.text] = out
+        if len(self._unit_cache) > UNIT_CACHE:
+            self._unit_cache.popitem(last=False)
         return out
 
     def _folded(self, doc: Document | None) -> str:
@@ -228,21 +247,39 @@ class HeuristicReader:
         years = set(_YEAR_RE.findall(question))
         period = _asks_period(question, info) or not years
         names = topic_names(question)  # computed again: cheap, keeps signatures small
+        in_docs: dict[str, set[str]] = {}
         for sent in sentences:
             words = sent.folded if terms.fold_only else sent.words
-            seq = [fold(t.norm) if terms.fold_only else t.norm for t in sent.tokens]
+            seq = [sent.folded_text[t.start:t.end] if terms.fold_only else t.norm
+                   for t in sent.tokens]
             sent_pairs = scoring.bigrams(seq)
             lex = scoring.lexical_overlap(key, terms.folded, weights, words, sent.folded,
                                           pairs=terms.bigrams, sentence_pairs=sent_pairs)
             bigram = scoring.bigram_overlap(set(terms.bigrams), sent_pairs)
-            typed = (self._typed_feature(question, info, sent)
-                     if info.short and info.qtype != "definition" else 0.0)
             scope = scoring.year_scope(years, sent.text, sent.context)
-            about = scoring.name_scope(names, fold(sent.text), fold(sent.context), sent.document)
-            sent.logit = scoring.sentence_logit(lex, bigram, None, sent.rank, typed, scope, about)
-            if not period and _PERIOD_RE.search(fold(sent.text)):
+            about = scoring.name_scope(
+                names, sent.folded_text,
+                fold(sent.context) if names and any(
+                    not scoring.has_name(n, sent.folded_text) for n in names) else "",
+                self._names_in_doc(names, sent.doc, in_docs))
+            sent.logit = scoring.sentence_logit(lex, bigram, None, sent.rank, 0.0, scope, about)
+            if not period and _PERIOD_RE.search(sent.folded_text):
                 sent.logit -= PERIOD_PENALTY
+        if info.short and info.qtype != "definition":  # candidates only in the best sentences
+            for sent in sorted(sentences, key=lambda s: -s.logit)[:TYPED_TOP]:
+                sent.logit += (scoring.SENTENCE_WEIGHTS["typed"]
+                               * self._typed_feature(question, info, sent))
         self._add_embeddings(question, sentences)
+
+    def _names_in_doc(self, names: Sequence[str], doc: Document | None,
+                      memo: dict[str, set[str]]) -> set[str]:
+        """The ``names`` that occur in ``doc`` (folded), memoised per question in ``memo``."""
+        if doc is None or not names:
+            return set()
+        if doc.doc_id not in memo:
+            text = self._folded(doc)
+            memo[doc.doc_id] = {n for n in names if scoring.has_name(n, text)}
+        return memo[doc.doc_id]
 
     def _add_embeddings(self, question: str, sentences: list[_Sentence]) -> None:
         """Add the embedding feature to the best ``EMBED_TOP`` sentences; the others get the

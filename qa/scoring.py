@@ -134,22 +134,25 @@ _YEAR_MENTION_RE = re.compile(
 _COMPARISON_RE = re.compile(r"(so với|bằng|hơn|cùng kỳ)(\s+\w+){0,2}\s*$", re.IGNORECASE)
 
 
-def name_scope(names: Sequence[str], sentence: str, context: str, document: str) -> float:
-    """Whether the sentence is about the question's place names (all texts folded), in
-    [-1, 1]; 0 without names. Per name: in the sentence 1, in the title or just before 0.6,
-    elsewhere in the document 0.3, absent -1."""
+def has_name(name: str, text: str) -> bool:
+    """True when ``name`` occurs in ``text`` as whole words."""
+    return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text) is not None
+
+
+def name_scope(names: Sequence[str], sentence: str, context: str,
+               in_document: set[str]) -> float:
+    """Whether the sentence is about the question's place names (texts folded), in [-1, 1];
+    0 without names. Per name: in the sentence 1, in the title or just before 0.6, elsewhere
+    in the document (``in_document``) 0.3, absent -1."""
     if not names:
         return 0.0
 
-    def found(name: str, text: str) -> bool:
-        return re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text) is not None
-
     def score(name: str) -> float:
-        if found(name, sentence):
+        if has_name(name, sentence):
             return 1.0
-        if found(name, context):
+        if has_name(name, context):
             return 0.6
-        return 0.3 if found(name, document) else -1.0
+        return 0.3 if name in in_document else -1.0
 
     return sum(score(n) for n in names) / len(names)
 

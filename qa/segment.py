@@ -7,7 +7,9 @@ found on tokens or sentences can be cited verbatim.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from index import textnorm
 from index.sentences import paragraph_spans, split_sentences
@@ -32,9 +34,20 @@ def nfc(text: str) -> str:
     return textnorm.normalize(text)
 
 
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """``str.translate`` table folding every precomposed Latin letter as ``textnorm.fold``."""
+    chars = [chr(c) for c in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))]
+    return {ord(c): f for c in chars if (f := textnorm.fold(c)) != c}
+
+
 def fold(text: str) -> str:
-    """Lower-case and strip Vietnamese diacritics (``đ`` -> ``d``); length is unchanged."""
-    return textnorm.fold(text.lower())
+    """Lower-case and strip Vietnamese diacritics (``đ`` -> ``d``); length is unchanged.
+
+    Same result as ``textnorm.fold(text.lower())``, through a translation table (fast).
+    """
+    text = unicodedata.normalize("NFC", text.lower())
+    return text.translate(_fold_table())
 
 
 def has_diacritics(text: str) -> bool:

@@ -147,6 +147,8 @@ def _approx_start(text: str, start: int) -> int:
 def _number_kind(text: str, m: re.Match[str]) -> tuple[str, float]:
     """Kind and evidence of a bare figure: percent, year, short date or plain number."""
     value = re.sub(r"\s+%$", "%", m.group())
+    if re.fullmatch(r"(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d", value):
+        return "year", 0.5  # a term "2020 - 2025", not a figure
     if value != value.split()[0] or re.search(r"\d\s*[-–:]\s*\d", value):
         return "number", 0.9  # a range "6-9%", "0,3 đến 0,6", a ratio "20:1"
     if value.endswith("%"):
