@@ -67,3 +67,31 @@ def test_date_grain_and_flags() -> None:
 def test_mieng_words_do_not_fool_place_rule() -> None:
     # "9 tháng đầu năm" folds to "dau" but is not "đâu"
     assert classify("Trong 9 thang dau nam dat bao nhieu?").qtype == "number"
+
+
+def test_english_forms_and_glossary_terms() -> None:
+    from qa.qtype import english_terms
+
+    assert classify("What was the total number of party members in Ba Che?").qtype == "number"
+    assert classify("What was the area of forest planted?").qtype == "number"
+    assert classify("How much money did the district spend?").money
+    assert classify("Which communes reached the new rural standard?").qtype == "list"
+    terms = english_terms("What was the poverty rate in Ba Che district?")
+    assert {"tỷ", "lệ", "hộ", "nghèo", "huyện", "ba", "che"} <= set(terms)
+    assert "what" not in terms and "the" not in terms
+
+
+def test_ordinal_questions() -> None:
+    info = classify("Hội nghị là hội nghị lần thứ mấy?")
+    assert info.qtype == "number" and info.ordinal
+    assert not classify("Huyện có bao nhiêu xã?").ordinal
+
+
+def test_topic_names_with_and_without_diacritics() -> None:
+    from qa.qtype import topic_names
+
+    assert topic_names("Dân số huyện Cao Lộc là bao nhiêu?") == ("cao loc",)
+    assert topic_names("Huyện ủy Cao Lộc làm việc với Tỉnh ủy ngày nào?") == ("cao loc",)
+    assert topic_names("dan so huyen cao loc la bao nhieu") == ("cao loc",)
+    assert topic_names("What was the poverty rate in Ba Che district?") == ("ba che",)
+    assert topic_names("Xã nào đạt chuẩn nông thôn mới?") == ()

@@ -216,3 +216,61 @@ def test_xquad_vi_gold_paragraph() -> None:
                 f1_sum += best
     assert hit / n >= 0.75
     assert f1_sum / n >= 0.30
+
+
+def test_year_scope_and_comparisons() -> None:
+    from qa.scoring import year_mentions, year_scope
+
+    assert year_mentions("tăng 1,25% so với năm 2019, nhiệm kỳ 2021- 2026") == [(2021, 2026)]
+    assert year_scope({"2020"}, "đạt 24.236 tấn, tăng so với năm 2019.", "nhiệm vụ năm 2020") == 0.6
+    assert year_scope({"2020"}, "đạt 17.380 tấn.", "các nhiệm vụ năm 2021") == -0.6
+    assert year_scope({"2021"}, "Năm 2021 đạt 620 tỷ đồng.", "") == 1.0
+    assert year_scope(set(), "Năm 2021 đạt 620 tỷ đồng.", "") == 0.0
+
+
+def test_name_scope_and_compound_overlap() -> None:
+    from qa.scoring import lexical_overlap, name_scope
+
+    assert name_scope(["cao loc"], "huyen cao loc dat", "", set()) == 1.0
+    assert name_scope(["cao loc"], "huyen dat", "tieu de cao loc", set()) == 0.6
+    assert name_scope(["cao loc"], "huyen dat", "", {"cao loc"}) == 0.3
+    assert name_scope(["ba che"], "huyen dat", "", set()) == -1.0
+    weights = {"hợp": 1.0, "tác": 1.0}
+    pairs = {("hợp", "tác")}
+    alone = lexical_overlap(["tác"], ["tac"], weights, {"công", "tác"}, {"cong", "tac"},
+                            pairs=pairs, sentence_pairs={("công", "tác")})
+    together = lexical_overlap(["tác"], ["tac"], weights, {"hợp", "tác"}, {"hop", "tac"},
+                               pairs=pairs, sentence_pairs={("hợp", "tác")})
+    assert alone == 0.5 and together == 1.0
+
+
+def test_fast_fold_matches_textnorm() -> None:
+    from index import textnorm
+    from qa.segment import fold
+
+    text = "Đồng chí Nguyễn Minh Sơn - TUV, Bí thư Huyện ủy; tỷ lệ hộ nghèo còn 1,29% ở Ba Chẽ"
+    assert fold(text) == textnorm.fold(text.lower())
+    assert fold(unicodedata.normalize("NFD", text)) == textnorm.fold(text.lower())
+
+
+def test_answer_next_to_the_retrieved_passage_is_found() -> None:
+    # only the first paragraph is retrieved; the person is named in the next one
+    ps = [p for p in PASSAGES if p.paragraph == 2]
+    answer = top("Ai chủ trì hội nghị?", ps=ps)
+    assert answer.text == "Trần Thị Mai"
+    assert_valid(answer)
+
+
+def test_figure_question_without_a_figure_scores_low() -> None:
+    answers = HeuristicReader().read("Dân số của xã Hòa Bình là bao nhiêu người?",
+                                     PASSAGES, DOCS)
+    assert not answers or answers[0].score < 0.5
+
+
+def test_wrong_year_loses_to_the_asked_year() -> None:
+    text = ("Năm 2020, xã thu ngân sách đạt 2,1 tỷ đồng.\n\n"
+            "Năm 2021, xã thu ngân sách đạt 3,4 tỷ đồng.")
+    doc = Document("y", "Báo cáo", None, "y.txt", text, "h")
+    ps = passages(doc)
+    answers = HeuristicReader().read("Năm 2021 xã thu ngân sách đạt bao nhiêu?", ps, {"y": doc})
+    assert answers[0].text == "3,4 tỷ đồng"

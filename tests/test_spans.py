@@ -69,3 +69,16 @@ def test_predicate_after_la() -> None:
     text = "Nông thôn mới là chương trình mục tiêu quốc gia, do xã thực hiện."
     got = [text[c.start:c.end] for c in predicate_candidates(text)]
     assert got == ["chương trình mục tiêu quốc gia"]
+
+
+def test_ordinals_percent_with_space_and_year_terms() -> None:
+    found = spans("Hội nghị lần thứ 15 đạt 53,20 % kế hoạch, nhiệm kỳ 2020 - 2025.")
+    assert found["15"] == "ordinal"
+    assert found["53,20 %"] == "percent"
+    assert found["2020 - 2025"] == "year"
+
+
+def test_place_word_governs_the_whole_list() -> None:
+    cands = extract("tập trung chỉ đạo 02 xã Thanh Sơn, Đồn Đạc đạt chuẩn NTM")
+    lists = [c for c in cands if c.kind == "list"]
+    assert len(lists) == 1 and lists[0].evidence == 1.0
