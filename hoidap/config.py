@@ -118,6 +118,9 @@ class Config:
     embed_batch_size: int = 16
     max_question_chars: int = 2000
     max_k: int = 50
+    engine: str = "local"  # "local" (FAISS + BM25 folder) or "milvus"  (HOIDAP_ENGINE)
+    milvus_uri: str | None = None  # default: a milvus-lite file under home  (HOIDAP_MILVUS_URI)
+    milvus_collection: str = "hoidap"  # prefix of the Milvus collections
 
     @property
     def model_dir(self) -> Path:
@@ -132,8 +135,17 @@ class Config:
         env = os.environ.get("HOIDAP_INDEX")
         return Path(env).expanduser() if env else self.home / "index"
 
+    @property
+    def resolved_milvus_uri(self) -> str:
+        """The Milvus URI: explicit, else a milvus-lite file under home."""
+        return self.milvus_uri or str(self.home / "milvus" / "hoidap.db")
+
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
         """Defaults, then environment, then explicit overrides."""
         overrides.setdefault("limits", limits_from_env())
+        for name, var in (("engine", "HOIDAP_ENGINE"), ("milvus_uri", "HOIDAP_MILVUS_URI")):
+            value = overrides.pop(name, None) or os.environ.get(var, "").strip()
+            if value:
+                overrides[name] = value
         return replace(cls(), **overrides)  # type: ignore[arg-type]

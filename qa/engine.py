@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from hoidap.config import Config
 from hoidap.errors import DocumentNotFoundError, ModelError
 from index.build import BuildReport, Progress, build_index
-from index.store import LoadedIndex, load_index
+from index.store import LoadedIndex
 from index.types import Document
-from qa.retrieve import Mode, Retriever, check_filters
+from qa.backends import SearchBackend, open_backend
+from qa.retrieve import Mode, check_filters
 from qa.types import Filters, Passage, QAResult
 from qa.validate import check_k, clean_question
 
@@ -32,7 +33,7 @@ class QAEngine:
         self.config = config or Config.from_env()
         self._embedder = embedder
         self._reader = reader
-        self._retriever: Retriever | None = None
+        self._retriever: SearchBackend | None = None
         self._load_lock = threading.Lock()
         self._build_lock = threading.Lock()
 
@@ -83,17 +84,16 @@ class QAEngine:
         """Folder of the index this engine reads."""
         return self.config.resolved_index_dir
 
-    def _retrieval(self) -> Retriever:
+    def _retrieval(self) -> SearchBackend:
         with self._load_lock:
             if self._retriever is None:
-                index = load_index(self.index_dir)
-                self._retriever = Retriever(index, self.embedder, self.config.retrieval)
+                self._retriever = open_backend(self.config)
             return self._retriever
 
     @property
     def index(self) -> LoadedIndex:
-        """The loaded index version queries currently see."""
-        return self._retrieval().index
+        """The loaded index version queries currently see (local engine only)."""
+        return self._retrieval().index  # type: ignore[attr-defined]
 
     def warm_up(self) -> QAEngine:
         """Load the index and the model now instead of on the first question."""
@@ -106,9 +106,9 @@ class QAEngine:
 
     def reload(self) -> None:
         """Switch to the index version currently on disk."""
-        index = load_index(self.index_dir)
+        backend = open_backend(self.config)
         with self._load_lock:
-            self._retriever = Retriever(index, self.embedder, self.config.retrieval)
+            self._retriever = backend
 
     # -- queries ----------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, filters: Filters | None = None,
@@ -116,20 +116,25 @@ class QAEngine:
         """Top-``k`` passages for ``query`` (no reading)."""
         query = clean_question(query, self.config.max_question_chars)
         k = check_k(k, self.config.max_k)
-        retriever = self._retrieval()
-        check_filters(filters, list(retriever.index.documents))
-        return retriever.search(query, k, filters, mode)
+        backend = self._retrieval()
+        _check_filters(backend, filters)
+        return self._rank(backend, query, k, filters, mode)
+
+    def _rank(self, backend: SearchBackend, query: str, k: int, filters: Filters | None,
+              mode: Mode = "hybrid") -> list[Passage]:
+        vec = None if mode == "bm25" else self.embedder.encode_queries([backend.restored(query)])
+        return backend.rank(query, vec, k, filters, mode)
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> QAResult:
         """Answers copied from the documents, with citations, or ``no_answer``."""
         question = clean_question(question, self.config.max_question_chars)
         k = check_k(k, self.config.max_k)
-        retriever = self._retrieval()
-        check_filters(filters, list(retriever.index.documents))
-        passages = retriever.search(question, max(k, self.config.reader.passages), filters)
+        backend = self._retrieval()
+        _check_filters(backend, filters)
+        passages = self._rank(backend, question, max(k, self.config.reader.passages), filters)
         # A question typed without diacritics is read with the corpus's spelling restored.
-        answers = self.reader.read(retriever.restored(question), passages,
-                                   retriever.index.documents)
+        answers = self.reader.read(backend.restored(question), passages,
+                                   backend.documents_map([p.doc_id for p in passages]))
         answers = answers[: self.config.reader.max_answers]
         from qa.reader import is_no_answer
 
@@ -140,12 +145,11 @@ class QAEngine:
     # -- documents --------------------------------------------------------------------------
     def documents(self) -> list[Document]:
         """Every indexed document, by id."""
-        docs = self._retrieval().index.documents
-        return [docs[k] for k in sorted(docs)]
+        return self._retrieval().documents()
 
     def document(self, doc_id: str) -> Document:
         """One indexed document; :class:`DocumentNotFoundError` for an unknown id."""
-        doc = self._retrieval().index.documents.get(doc_id)
+        doc = self._retrieval().document(doc_id)
         if doc is None:
             raise DocumentNotFoundError(
                 f"no document {doc_id!r} in the index (list them with: hoidap show --list)")
@@ -164,8 +168,28 @@ class QAEngine:
                progress: Progress | None = None) -> BuildReport:
         """Add/update ``paths`` and drop ``remove`` in one new index version."""
         with self._build_lock:
+            if self.config.engine != "local":
+                return self._update_backend(paths, remove, fresh, progress)
             report = build_index(list(paths), self.config, self.embedder, remove=remove,
                                  fresh=fresh, progress=progress)
             if report.changed and self._retriever is not None:
                 self.reload()
             return report
+
+    def _update_backend(self, paths: Sequence[Path], remove: Sequence[str], fresh: bool,
+                        progress: Progress | None) -> BuildReport:
+        """Update a distributed engine in place (queries see changes as they land)."""
+        from index.backend_build import build_into
+
+        backend = self._retriever or open_backend(self.config, create=True)
+        report = build_into(backend, list(paths), self.config, self.embedder,  # type: ignore[arg-type]
+                            remove=remove, fresh=fresh, progress=progress)
+        with self._load_lock:
+            self._retriever = backend
+        return report
+
+
+def _check_filters(backend: SearchBackend, filters: Filters | None) -> None:
+    """Reject malformed filters and document ids the backend does not hold."""
+    ids = filters.doc_ids if filters is not None and filters.doc_ids else ()
+    check_filters(filters, [d.doc_id for d in backend.documents(ids)] if ids else [])

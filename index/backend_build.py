@@ -1,0 +1,105 @@
+"""Files -> a search backend (Milvus, ...), incrementally, without a full rewrite.
+
+The local index folder is rebuilt as a whole new version by ``index.build.build_index``. A
+distributed engine is updated in place instead: only added/updated documents are chunked and
+written, removed ones are deleted, and unchanged text is never re-embedded (vectors are looked
+up by the hash of the embedded text, as in the local build).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from hoidap.config import Config
+from hoidap.errors import EmptyCorpusError
+from index.build import BuildReport, PassageEncoder, Progress, collect_documents, merge_documents
+from index.chunking import chunk_document, embedding_text
+from index.store import text_hash
+from index.types import Chunk, Document
+
+
+class WritableBackend(Protocol):
+    """The write side of ``qa.backends.SearchBackend``."""
+
+    def upsert(self, documents: Sequence[Document], chunks: Sequence[Chunk],
+               vectors: np.ndarray, texts: Sequence[str]) -> None: ...
+
+    def remove(self, doc_ids: Sequence[str]) -> None: ...
+
+    def documents(self, doc_ids: Sequence[str] | None = None) -> list[Document]: ...
+
+    def cached_vectors(self, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def counts(self) -> tuple[int, int]: ...
+
+    def clear(self) -> None: ...
+
+
+def chunk_all(docs: Sequence[Document], config: Config) -> tuple[list[Chunk], list[str]]:
+    """Chunks of ``docs`` in order, with the text embedded for each."""
+    chunks: list[Chunk] = []
+    texts: list[str] = []
+    for doc in docs:
+        for chunk in chunk_document(doc, config.chunking):
+            chunks.append(chunk)
+            texts.append(embedding_text(doc, chunk))
+    return chunks, texts
+
+
+def embed_with_cache(texts: Sequence[str], cached: dict[str, np.ndarray],
+                     encoder: PassageEncoder, batch_size: int,
+                     progress: Progress | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``: ``cached`` (by text hash) where present, else encoded."""
+    keys = [text_hash(t)[:32] for t in texts]
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    todo = [i for i, key in enumerate(keys) if key not in cached]
+    for i, key in enumerate(keys):
+        if key in cached:
+            out[i] = cached[key]
+    if todo:
+        def report(done: int, total: int) -> None:
+            if progress:
+                progress("embed", done, total)
+        out[todo] = encoder.encode_passages([texts[i] for i in todo], batch_size=batch_size,
+                                            progress=report)
+    return out, len(todo)
+
+
+def build_into(backend: WritableBackend, paths: Sequence[Path], config: Config,
+               encoder: PassageEncoder, *, remove: Sequence[str] = (), fresh: bool = False,
+               progress: Progress | None = None,
+               documents: Sequence[Document] = ()) -> BuildReport:
+    """Add/update the documents under ``paths`` (and ``documents``), drop ``remove``."""
+    t0 = time.perf_counter()
+    if fresh:
+        backend.clear()
+    new_docs, failed = collect_documents(paths, config.limits) if paths else ([], [])
+    new_docs = [*new_docs, *documents]
+    known = backend.documents([*(d.doc_id for d in new_docs), *remove])
+    docs, what = merge_documents({d.doc_id: d for d in known}, new_docs, remove)
+    if not new_docs and not remove and backend.counts()[0] == 0:
+        reasons = "; ".join(f"{p}: {r}" for p, r in failed[:5]) or "no supported files found"
+        raise EmptyCorpusError(
+            f"nothing to index in {', '.join(map(str, paths)) or '(no paths)'} ({reasons}); "
+            "give .txt, .md, .html, .pdf or .docx files or folders")
+    changed = [docs[k] for k in sorted({*what["added"], *what["updated"]})]
+    chunks, texts = chunk_all(changed, config)
+    cached = backend.cached_vectors([text_hash(t)[:32] for t in texts]) if texts else {}
+    vectors, embedded = embed_with_cache(texts, cached, encoder, config.embed_batch_size,
+                                         progress)
+    if what["removed"]:
+        backend.remove(what["removed"])
+    if changed:
+        backend.upsert(changed, chunks, vectors, texts)
+    n_docs, n_chunks = backend.counts()
+    return BuildReport(
+        index_dir=Path(config.resolved_milvus_uri),
+        added=tuple(what["added"]), updated=tuple(what["updated"]),
+        unchanged=tuple(what["unchanged"]), removed=tuple(what["removed"]),
+        failed=tuple(failed), documents=n_docs, chunks=n_chunks, embedded=embedded,
+        seconds=time.perf_counter() - t0, changed=bool(changed or what["removed"] or fresh))
