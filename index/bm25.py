@@ -78,7 +78,8 @@ class BM25Pair:
         """Write both indexes under ``folder`` (numpy + json, no pickle)."""
         for name, model in ((EXACT_DIR, self.exact), (FOLDED_DIR, self.folded)):
             (folder / name).mkdir()
-            (folder / name / "size.txt").write_text(str(self.size), encoding="utf-8")
+            if name == EXACT_DIR:
+                (folder / name / "size.txt").write_text(str(self.size), encoding="utf-8")
             if self.size:
                 model.save(str(folder / name), show_progress=False)
 

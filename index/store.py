@@ -146,6 +146,8 @@ def _sweep(index_dir: Path, keep: str) -> None:
     for child in index_dir.iterdir():
         if child.is_dir() and child.name != keep and child.name.startswith(("v-", ".tmp-")):
             shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file() and child.name.startswith(f".{CURRENT}."):
+            child.unlink(missing_ok=True)  # a pointer left by a build killed before its swap
 
 
 def save_index(index_dir: Path, data: IndexData) -> Path:

@@ -187,3 +187,14 @@ def test_vectors_reused_match_fresh_embedding(corpus, config):
     emb = HashEmbedder()
     texts = [embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
     assert np.allclose(np.asarray(index.embeddings), emb.encode_passages(texts))
+
+
+def test_stale_pointer_file_from_a_killed_build_is_swept(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    stale = config.resolved_index_dir / ".CURRENT.v-killed"
+    stale.write_text("v-killed\n", encoding="utf-8")
+    write(corpus, "c.txt", "Tiêu đề\n\nVăn bản mới ở huyện Văn Lãng.")
+    build_index([corpus], config, HashEmbedder())
+    assert not stale.exists()
+    assert sorted(p.name for p in config.resolved_index_dir.iterdir() if p.is_file()) == [
+        "CURRENT"]

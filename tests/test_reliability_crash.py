@@ -185,11 +185,10 @@ VERSION_FILES = ["manifest.json", "documents.jsonl", "chunks.jsonl", "embeddings
     f"{b}/{f}" for b in ("bm25", "bm25_folded")
     for f in ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy",
               "params.index.json", "vocab.index.json")] + ["bm25/size.txt"]
-UNUSED = ["bm25_folded/size.txt"]  # written for symmetry, never read: damage there is harmless
 
 
 def test_version_file_list_is_complete(tmp_path_factory):
-    assert _version_files(tmp_path_factory) == sorted(VERSION_FILES + UNUSED)
+    assert _version_files(tmp_path_factory) == sorted(VERSION_FILES)
 
 
 def _corrupt(path: Path, how: str) -> None:
