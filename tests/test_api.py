@@ -291,3 +291,12 @@ def test_prepare_engine_builds_seed_index_when_missing(tmp_path):
     assert len(engine.documents()) == 5
     again = prepare_engine(config, embedder=HashEmbedder())  # existing index: no rebuild
     assert again.embedder.calls == 0
+
+
+def test_docs_are_served_without_a_cdn(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/openapi.json").json()["paths"]["/api/ask"]

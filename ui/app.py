@@ -218,11 +218,32 @@ def uploads_dir_for(engine: QAEngine) -> Path:
     return engine.index_dir.parent / "uploads"
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` served from the ``swagger-ui-bundle`` package, not a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="hoidap API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
+
+
 def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
                with_ui: bool = True) -> FastAPI:
     """The FastAPI app (API, viewer, OpenAPI docs at ``/docs``) with the chat at ``/``."""
-    app = FastAPI(title="hoidap", version=__version__,
+    app = FastAPI(title="hoidap", version=__version__, docs_url=None, redoc_url=None,
                   description="Hỏi đáp: câu trả lời trích nguyên văn từ tài liệu, có trích dẫn.")
+    _install_docs(app)
     app.state.engine = engine
     app.state.uploads_dir = uploads_dir or uploads_dir_for(engine)
     limits = engine.config.limits
