@@ -35,6 +35,7 @@ _PLACE_WORDS = ("xã", "huyện", "tỉnh", "thôn", "thị trấn", "thị xã"
 _PLACE = ("ở đâu", "tại đâu", "nơi nào", "chỗ nào", "địa điểm nào", "đâu là", "nơi đâu", "từ đâu",
           "đến đâu", "về đâu")
 _DEFINITION = ("là gì", "gì", "cái gì", "điều gì", "những gì", "là ai")
+_ROLE = ("chức vụ", "chức danh", "giữ chức", "cương vị", "làm chức")
 _HEAD_STOP_WORDS = (
     "trong", "của", "vào", "tại", "ở", "cho", "được", "đã", "là", "và", "với", "so", "khi", "từ",
     "đến", "trên", "dưới", "theo", "do", "mà", "thì", "nào", "còn", "đạt", "có", "không", "hiện",
@@ -199,7 +200,8 @@ def _classify_names(text: str, folded: bool) -> QuestionInfo:
     if m:
         return QuestionInfo("entity", head=head_before(text, m.start(), folded))
     if _find(text, folded, _DEFINITION):
-        return QuestionInfo("definition")
+        role = _find(text, folded, _ROLE) is not None
+        return QuestionInfo("definition", head=("chuc", "vu") if role else ())
     return QuestionInfo("other")
 
 

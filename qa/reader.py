@@ -31,7 +31,13 @@ from qa.segment import (
     sentence_spans,
     tokenize,
 )
-from qa.spans import Candidate, extract, predicate_candidates
+from qa.spans import (
+    Candidate,
+    extract,
+    predicate_candidates,
+    quote_candidates,
+    role_candidates,
+)
 from qa.types import Answer, Citation, Passage
 
 DEFAULT_NO_ANSWER_THRESHOLD = 0.35
@@ -41,7 +47,7 @@ PLAN_PENALTY = 1.2  # a target ("phấn đấu", "mục tiêu") when an achieved
 STRONG_TYPES = frozenset({"number", "duration", "date", "person", "place", "list"})
 FALLBACK_PENALTY = 2.5  # a whole sentence answering a figure/date/name question
 SHORT_FALLBACK_PENALTY = 1.0  # ... any other short-answer question
-PERIOD_PENALTY = 1.2  # a part-year figure ("6 tháng đầu năm") when no period is asked
+PERIOD_PENALTY = 2.0  # a part-year figure ("6 tháng đầu năm") when no period is asked
 YEAR_WINDOW = 800  # characters before a sentence whose years set its time scope
 EMBED_TOP = 12  # sentences embedded per question (the best by the other features)
 EMBED_CACHE = 4096  # sentence embeddings kept in memory
@@ -401,7 +407,9 @@ def _asks_period(question: str, info: QuestionInfo) -> bool:
 def _candidates(text: str, info: QuestionInfo) -> list[Candidate]:
     """Candidate spans of a sentence for this kind of question."""
     if info.qtype == "definition":
-        return predicate_candidates(text)
+        return predicate_candidates(text) + quote_candidates(text) + role_candidates(text)
+    if info.qtype == "entity":
+        return extract(text, info.head) + quote_candidates(text)
     return extract(text, info.head)
 
 
@@ -451,6 +459,8 @@ def _penalty(text: str, cand: Candidate, question: str) -> float:
             penalty += 0.8
     if cand.kind in {"name", "person", "place", "list"}:
         words = [fold(w) for w in text[cand.start:cand.end].split()]
+        words = words[len(cand.unit.split()):] if " ".join(words).startswith(cand.unit) and \
+            cand.unit else words  # "Đại học ..." asked as "trường đại học nào"
         qwords = set(fold(question).split())
         if words and sum(w in qwords for w in words) / len(words) >= 0.5:
             penalty += 1.5

@@ -205,6 +205,10 @@ def type_fit(info: QuestionInfo, cand: Candidate) -> float:
             u in cand.unit for u in ("nam", "thang", "ngay", "gio", "phut", "tuan")) else fit
     elif info.qtype == "date":
         fit = _DATE_FIT.get(info.grain or "any", {}).get(cand.kind, 0.0)
+    elif info.qtype == "definition" and cand.kind == "role" and info.head == ("chuc", "vu"):
+        fit = 1.0
+    elif info.qtype == "entity" and info.head and cand.unit == " ".join(info.head):
+        fit = 1.0  # "trường đại học nào" -> "Đại học ...", "nghị quyết nào" -> "Nghị quyết 77-…"
     elif info.qtype in {"place", "list"} and info.head and cand.unit:
         fit = min(1.0, fit + (0.2 if cand.unit.split(" ")[0] == info.head[0] else -0.1))
     return fit
@@ -239,8 +243,9 @@ _FIT: dict[str, dict[str, float]] = {
     "person": {"person": 1.0, "name": 0.55, "place": 0.15, "list": 0.3},
     "place": {"place": 1.0, "name": 0.6, "list": 0.6, "person": 0.2},
     "list": {"list": 1.0, "place": 0.55, "name": 0.45, "person": 0.45},
-    "definition": {"predicate": 0.75},
-    "entity": {"name": 0.8, "person": 0.7, "place": 0.7, "list": 0.6, "number": 0.3},
+    "definition": {"predicate": 0.75, "quote": 0.8, "role": 0.5, "code": 0.4},
+    "entity": {"name": 0.8, "person": 0.7, "place": 0.7, "list": 0.6, "number": 0.3,
+               "code": 0.9, "quote": 0.5},
 }
 _DATE_FIT: dict[str, dict[str, float]] = {
     "day": {"date": 1.0, "month": 0.5, "year": 0.4},

@@ -71,7 +71,8 @@ def clause_spans(text: str, start: int, end: int, min_chars: int = 120) -> list[
     if end - start <= min_chars:
         return [(start, end)]
     out: list[tuple[int, int]] = []
-    for m in re.finditer(r"[^;]+;?", text[start:end]):
+    # a semicolon inside quotes ("“...; ...”") does not end a clause
+    for m in re.finditer(r"(?:“[^”]*”|\"[^\"]*\"|[^;])+;?", text[start:end]):
         a, b = start + m.start(), start + m.end()
         while a < b and text[a].isspace():
             a += 1

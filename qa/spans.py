@@ -25,7 +25,10 @@ UNITS = (
     "chỉ tiêu", "nhiệm vụ", "cơ sở", "đơn vị", "tập thể", "cá nhân", "hồ sơ", "vụ", "đối tượng",
     "sản phẩm", "mô hình", "gia đình", "hội viên", "đoàn viên", "thành viên", "cán bộ",
     "km vuông", "mét vuông", "°c", "độ c", "độ", "mm", "cm", "inch", "ft", "phần trăm",
+    "đồng chí", "đại biểu", "xã viên", "tổ chức cơ sở đảng", "chi bộ", "nhà ở",
 )
+ORG_HEADS = ("đại học", "cao đẳng", "học viện", "bệnh viện", "trung tâm", "công ty", "ngân hàng",
+             "viện", "trường", "tập đoàn", "tổng công ty", "nhà máy", "khu công nghiệp")
 TIME_UNITS = frozenset({"giây", "phút", "giờ", "ngày", "tuần", "tháng", "năm", "thế kỷ"})
 TITLES = ("đồng chí", "đ/c", "ông", "bà", "anh", "chị", "thầy", "cô", "cụ", "bác", "chú",
           "ngài", "tiến sĩ", "giáo sư", "bác sĩ", "thượng tướng", "trung tướng", "thiếu tướng",
@@ -268,6 +271,29 @@ def name_candidates(text: str) -> list[Candidate]:
     return out
 
 
+def org_candidates(text: str) -> list[Candidate]:
+    """Institution names whose inner words may be lower-case ("Đại học Nông lâm Thái
+    Nguyên"): an organisation word, then words up to the last capitalised one, never two
+    lower-case words in a row."""
+    out: list[Candidate] = []
+    heads = "|".join(re.escape(h) for h in sorted(ORG_HEADS, key=len, reverse=True))
+    for m in re.finditer(r"(?<!\w)(?i:" + heads + r")(?!\w)", text):
+        if not text[m.start()].isupper():
+            continue
+        tail = re.match(r"(?: [^\W\d_]+)+", text[m.end():m.end() + 80])
+        end, lower_run = m.end(), 0
+        for word in re.finditer(r" ([^\W\d_]+)", tail.group() if tail else ""):
+            lower_run = 0 if word.group(1)[0].isupper() else lower_run + 1
+            if lower_run >= 2:
+                break
+            if lower_run == 0:
+                end = m.end() + word.end()
+        if end > m.end():
+            out.append(Candidate(m.start(), end, "name", 0.8, m.start(), end,
+                                 unit=fold(m.group())))
+    return out
+
+
 def list_candidates(text: str, names: list[Candidate]) -> list[Candidate]:
     """Coordinated names ("Xuất Lễ và Tân Liên", "A, B và C") as one span."""
     out: list[Candidate] = []
@@ -299,6 +325,60 @@ def predicate_candidates(text: str) -> list[Candidate]:
     return out
 
 
+DOC_TYPES = ("nghị quyết", "quyết định", "chỉ thị", "kế hoạch", "nghị định", "thông tư",
+             "công văn", "hướng dẫn", "kết luận", "quy định", "chương trình", "đề án", "luật")
+ROLE_STOP_VERBS = ("phát biểu", "chủ trì", "làm", "ghi nhận", "yêu cầu", "cho biết", "nhấn mạnh",
+                   "đề nghị", "chỉ rõ", "trao", "tặng", "dự", "kiểm tra", "điều hành", "chúc",
+                   "báo cáo", "thăm", "tham dự", "khẳng định", "đánh giá")
+_CODE_RE = re.compile(r"(?<![\w/.-])\d+(?:/\d{4})?[-/][A-ZĐ]+(?:[-/][A-ZĐ]+)*(?![\w/])")
+_QUOTE_RE = re.compile(r"[“\"]([^”\"\n]{3,300})[”\"]")
+
+
+def code_candidates(text: str) -> list[Candidate]:
+    """Document numbers ("77-NQ/TU", "08/2019/NQ-HĐND"), widened over the document type and
+    "số" before them ("Nghị quyết số 06-NQ/TU")."""
+    out: list[Candidate] = []
+    for m in _CODE_RE.finditer(text):
+        start = m.start()
+        numbered = _words_before(text, start, ("số",))
+        at = len(text[:start].rstrip()) - len(numbered) if numbered else start
+        kind_word = _words_before(text, at, DOC_TYPES)
+        if kind_word:
+            start = len(text[:at].rstrip()) - len(kind_word)
+        out.append(Candidate(start, m.end(), "code", 1.0 if kind_word else 0.8,
+                             m.start(), m.end(), unit=fold(kind_word)))
+    return out
+
+
+def quote_candidates(text: str) -> list[Candidate]:
+    """Quoted phrases (a motto, a theme, a title), without the quote marks."""
+    return [Candidate(m.start(1), m.end(1), "quote", 0.9, m.start(1), m.end(1))
+            for m in _QUOTE_RE.finditer(text)]
+
+
+def role_candidates(text: str) -> list[Candidate]:
+    """Positions written after a person's name ("Hoàng Văn Nghiệm, Phó Bí thư Tỉnh ủy,
+    Chủ tịch HĐND tỉnh phát biểu" -> "Phó Bí thư Tỉnh ủy, Chủ tịch HĐND tỉnh")."""
+    out: list[Candidate] = []
+    for person in (c for c in name_candidates(text) if c.kind == "person"):
+        m = re.match(r"\s*(?:,|-|–)\s*", text[person.end:])
+        if not m:
+            continue
+        start = end = person.end + m.end()
+        for seg in re.finditer(r"([^,;.()\n]+)(,\s*)?", text[start:]):
+            words = seg.group(1).strip()
+            if not words[:1].isupper():
+                break
+            cut = min((seg.group(1).find(" " + v + " ") for v in ROLE_STOP_VERBS
+                       if " " + v + " " in seg.group(1) + " "), default=-1)
+            end = start + seg.start(1) + (cut if cut >= 0 else len(seg.group(1).rstrip()))
+            if cut >= 0 or not seg.group(2):
+                break
+        if end > start:
+            out.append(Candidate(start, end, "role", 0.9, start, end))
+    return out
+
+
 def _with_prefix(text: str, cand: Candidate) -> Candidate:
     """A year or date widened over "năm"/"ngày" written right before it ("năm 2007")."""
     word = _words_before(text, cand.start, ("năm", "ngày", "vào năm"))
@@ -317,9 +397,11 @@ def _drop_covered(cands: list[Candidate], dates: list[Candidate]) -> list[Candid
 
 def extract(text: str, head: tuple[str, ...] = ()) -> list[Candidate]:
     """Every candidate span of ``text`` (a sentence), sorted by start."""
-    dates = date_candidates(text)
+    codes = code_candidates(text)
+    dates = _drop_covered(date_candidates(text), codes)
     dates = _drop_covered(dates, dates)
-    numbers = _drop_covered(number_candidates(text, head), dates)
-    names = name_candidates(text)
-    cands = numbers + dates + names + list_candidates(text, names)
+    numbers = _drop_covered(number_candidates(text, head), dates + codes)
+    names = _drop_covered(name_candidates(text), codes)
+    cands = (numbers + dates + names + list_candidates(text, names) + codes
+             + org_candidates(text))
     return sorted((_with_prefix(text, c) for c in cands), key=lambda c: (c.start, -c.end))
