@@ -12,7 +12,7 @@ STAMP := $(VENV)/.hoidap-installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[web,test]'
+	$(PY) -m pip install -q -e '.[web,test,scale]'
 	touch $(STAMP)
 
 setup: $(STAMP)

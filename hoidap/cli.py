@@ -21,7 +21,9 @@ Handler = Callable[[argparse.Namespace, Config], int]
 
 def _config(args: argparse.Namespace) -> Config:
     index = getattr(args, "index", None)
-    return Config.from_env(index_dir=Path(index) if index else None)
+    return Config.from_env(index_dir=Path(index) if index else None,
+                           engine=getattr(args, "engine", None),
+                           milvus_uri=getattr(args, "milvus_uri", None))
 
 
 def _print_json(obj: object) -> None:
@@ -30,6 +32,11 @@ def _print_json(obj: object) -> None:
 
 def _add_index_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", metavar="DIR", help="index folder (default: $HOIDAP_HOME/index)")
+    p.add_argument("--engine", choices=["local", "milvus"],
+                   help="search engine (default: $HOIDAP_ENGINE or local; see docs/scaling.md)")
+    p.add_argument("--milvus-uri", metavar="URI",
+                   help="Milvus server (http://host:19530) or milvus-lite file (*.db) "
+                        "(default: $HOIDAP_MILVUS_URI or $HOIDAP_HOME/milvus/hoidap.db)")
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -67,11 +74,20 @@ def _progress_bar():
 
 
 # -- index ------------------------------------------------------------------------------------
+def _ray_encoder(address: str | None, config: Config):
+    """A Ray Data passage encoder for ``--ray [ADDRESS]`` (None without the option)."""
+    if not address:
+        return None
+    from index.ray_ingest import RayOptions, RayPassageEncoder
+
+    return RayPassageEncoder(config, RayOptions(address=address))
+
+
 def cmd_index_build(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QAEngine
 
     paths = [Path(p) for p in args.paths] or ([] if args.remove else [default_corpus()])
-    engine = QAEngine(config)
+    engine = QAEngine(config, embedder=_ray_encoder(args.ray, config))
     report = engine.update(paths, remove=args.remove, fresh=args.fresh,
                            progress=_progress_bar())
     if args.json:
@@ -214,6 +230,8 @@ def _index_parser(sub) -> None:
     b.add_argument("--remove", action="append", default=[], metavar="DOC_ID",
                    help="remove a document (repeatable)")
     b.add_argument("--fresh", action="store_true", help="start from an empty index")
+    b.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="embed with Ray Data (a local instance, or a cluster ADDRESS)")
     b.add_argument("--json", action="store_true", help="print the build report as JSON")
     b.set_defaults(func=cmd_index_build)
     i = isub.add_parser("info", help="show the index manifest")

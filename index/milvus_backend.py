@@ -21,8 +21,10 @@ Raw BM25 scores (negative in milvus-lite) are only used to rank.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +279,8 @@ class MilvusBackend:
             schema, index_params = schemas[name]()
             self.client.create_collection(name, schema=schema, index_params=index_params,
                                           consistency_level="Strong")
+        for name in schemas:  # a reopened (or restarted) Milvus starts with them released
+            self.client.load_collection(name)
         self._check_dim()
 
     def _check_dim(self) -> None:
@@ -305,14 +309,15 @@ class MilvusBackend:
         return out
 
     def _query_all(self, collection: str, expr: str, fields: Sequence[str]) -> list[dict]:
-        it = self.client.query_iterator(collection, batch_size=1000, filter=expr,
-                                        output_fields=list(fields))
         rows: list[dict] = []
-        try:
-            while batch := it.next():
-                rows.extend(batch)
-        finally:
-            it.close()
+        with _quiet_timestamp_fallback():
+            it = self.client.query_iterator(collection, batch_size=1000, filter=expr,
+                                            output_fields=list(fields))
+            try:
+                while batch := it.next():
+                    rows.extend(batch)
+            finally:
+                it.close()
         return rows
 
     def _insert(self, collection: str, rows: Sequence[dict]) -> None:
@@ -501,6 +506,21 @@ class MilvusBackend:
         names = list(ids)
         return [passage_of(entities[i], names[i], score / best)
                 for i, score in rrf(rankings, weights, self.config.retrieval.rrf_k)[:k]]
+
+
+@contextmanager
+def _quiet_timestamp_fallback() -> Iterator[None]:
+    """milvus-lite lacks AllocTimestamp: its in-process server logs an error and pymilvus a
+    warning before falling back to a client-side timestamp. Hide that noise."""
+    loggers = [logging.getLogger(n) for n in ("grpc._server", "pymilvus")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _rrf_ranker(k: int) -> Any:
