@@ -26,7 +26,7 @@ from hoidap.config import Config
 from hoidap.errors import ModelError
 from index.types import Document
 from qa.qtype import classify
-from qa.segment import nfc, paragraph_breaks
+from qa.segment import nfc, paragraph_breaks, tokenize
 from qa.types import Answer, Citation, Passage
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
@@ -37,6 +37,8 @@ NUMBER_PENALTY = 0.5  # score factor for a span without a digit when a figure is
 _EDGE_PUNCT = " \t\n\r,.;:!?-–—\"'“”‘’"
 _PAIRS = {")": "(", "]": "[", "»": "«"}
 _OPENERS = {v: k for k, v in _PAIRS.items()}
+_COMMON = frozenset(["của", "và", "là", "các", "những", "có", "được", "trong", "với", "cho",
+                     "đã", "này", "đó", "thì", "mà", "ở", "tại", "về", "từ", "một", "người"])
 
 
 # -- pure helpers (shared with scripts/train_reader.py) ------------------------------------------
@@ -47,6 +49,27 @@ class Window:
     passage: int
     input_ids: tuple[int, ...]
     offsets: tuple[tuple[int, int] | None, ...]
+    match: tuple[int, ...] = ()  # per token: 0, 1 (word in the question), 2 (bigram too)
+
+
+def match_levels(question: str, text: str) -> np.ndarray:
+    """Per character of ``text``: 2 in a word bigram of the question, 1 in a question word.
+
+    Words are lower-cased syllables/numbers (:func:`qa.segment.tokenize`); a few very common
+    function words never match alone.
+    """
+    q = [t.norm for t in tokenize(question)]
+    words, bigrams = set(q) - _COMMON, set(zip(q, q[1:], strict=False))
+    out = np.zeros(len(text), dtype=np.int8)
+    toks = tokenize(text)
+    for t in toks:
+        if t.norm in words:
+            out[t.start:t.end] = 1
+    for a, b in zip(toks, toks[1:], strict=False):
+        if (a.norm, b.norm) in bigrams:
+            out[a.start:a.end] = 2
+            out[b.start:b.end] = 2
+    return out
 
 
 def build_windows(tokenizer: Any, question: str, texts: Sequence[str], max_len: int,
@@ -57,12 +80,15 @@ def build_windows(tokenizer: Any, question: str, texts: Sequence[str], max_len: 
     enc = tokenizer([question] * len(texts), list(texts), truncation="only_second",
                     max_length=max_len, stride=stride, return_overflowing_tokens=True,
                     return_offsets_mapping=True, padding=False)
+    levels = [match_levels(question, t) for t in texts]
     windows: list[Window] = []
     for i, ids in enumerate(enc["input_ids"]):
         seq = enc.sequence_ids(i)
         offs = tuple(tuple(o) if s == 1 and o[1] > o[0] else None
                      for s, o in zip(seq, enc["offset_mapping"][i], strict=True))
-        windows.append(Window(int(enc["overflow_to_sample_mapping"][i]), tuple(ids), offs))
+        k = int(enc["overflow_to_sample_mapping"][i])
+        match = tuple(0 if o is None else int(levels[k][o[0]:o[1]].max()) for o in offs)
+        windows.append(Window(k, tuple(ids), offs, match))
     return windows
 
 
@@ -168,9 +194,15 @@ def make_heads(hidden: int) -> Any:
 
         def __init__(self) -> None:
             super().__init__()
+            self.match = torch.nn.Embedding(3, hidden)
+            torch.nn.init.zeros_(self.match.weight)
             self.span = torch.nn.Linear(hidden, 2)
             self.na_dense = torch.nn.Linear(hidden, hidden)
             self.na_out = torch.nn.Linear(hidden, 1)
+
+        def inject(self, h: torch.Tensor, match: torch.Tensor) -> torch.Tensor:
+            """Add the question-match feature to the hidden states entering the top layers."""
+            return h + self.match(match)
 
         def forward(self, h: torch.Tensor, mask: torch.Tensor):
             logits = self.span(h)
@@ -277,6 +309,15 @@ class NeuralReader:
             encoder = quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
         return encoder, tok, heads, manifest
 
+    def _forward(self, ids: Any, mask: Any, match: Any) -> tuple[Any, Any, Any]:
+        """Frozen layers, question-match feature, trained layers, heads."""
+        encoder, _, heads, manifest = self._parts  # type: ignore[misc]
+        first = int(manifest["first_trained_layer"])
+        layers = encoder.encoder.layer
+        hidden = run_layers(layers[:first], encoder.embeddings(input_ids=ids), mask)
+        hidden = run_layers(layers[first:], heads.inject(hidden, match), mask)
+        return heads(hidden, mask)
+
     @property
     def manifest(self) -> dict:
         """The loaded manifest."""
@@ -321,12 +362,13 @@ class NeuralReader:
             width = max(len(windows[i].input_ids) for i in idx)
             ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
+            match = torch.zeros((len(idx), width), dtype=torch.long)
             for j, i in enumerate(idx):
                 n = len(windows[i].input_ids)
                 ids[j, :n], mask[j, :n] = torch.tensor(windows[i].input_ids), 1
+                match[j, :n] = torch.tensor(windows[i].match)
             with torch.inference_mode():
-                hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-                start, end, has = heads(hidden, mask)
+                start, end, has = self._forward(ids, mask, match)
             for j, i in enumerate(idx):
                 n = len(windows[i].input_ids)
                 out[i] = (start[j, :n].numpy(), end[j, :n].numpy(), float(has[j]))
