@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOIDAP := $(VENV)/bin/hoidap
 STAMP := $(VENV)/.hoidap-installed
 
-.PHONY: setup run test lint index clean train-reader
+.PHONY: setup run test test-milvus lint index clean train-reader
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: setup
 
 train-reader: setup  # CPU, ~25-30 min on 2 cores; writes qa/models/reader/
 	$(PY) scripts/train_reader.py
+
+test-milvus: setup  # the engine suite against a real Milvus as well (docs/scaling.md)
+	test -n "$(HOIDAP_TEST_MILVUS_URI)" || (echo "set HOIDAP_TEST_MILVUS_URI=http://HOST:19530"; exit 2)
+	HOIDAP_TEST_MILVUS_URI=$(HOIDAP_TEST_MILVUS_URI) $(PY) -m pytest -q tests/test_engines.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -106,6 +106,16 @@ def cmd_index_build(args: argparse.Namespace, config: Config) -> int:
 def cmd_index_info(args: argparse.Namespace, config: Config) -> int:
     from index.store import current_version, read_manifest
 
+    if config.engine != "local":
+        from qa.engine import QAEngine
+
+        docs, chunks = QAEngine(config).counts()
+        info = {"engine": config.engine, "uri": config.resolved_milvus_uri,
+                "collection": config.milvus_collection, "documents": docs, "chunks": chunks}
+        _print_json(info) if args.json else print(
+            f"{config.engine} {info['uri']} ({info['collection']}): {docs} documents, "
+            f"{chunks} chunks")
+        return 0
     manifest = read_manifest(config.resolved_index_dir)
     if args.json:
         _print_json({"path": str(current_version(config.resolved_index_dir)), **manifest})

@@ -95,6 +95,10 @@ class QAEngine:
         """The loaded index version queries currently see (local engine only)."""
         return self._retrieval().index  # type: ignore[attr-defined]
 
+    def counts(self) -> tuple[int, int]:
+        """``(documents, chunks)`` in the index, whatever the engine."""
+        return self._retrieval().counts()
+
     def warm_up(self) -> QAEngine:
         """Load the index and the model now instead of on the first question."""
         self._retrieval()

@@ -43,9 +43,9 @@ DOC_C = """Thông báo của UBND xã Hòa Bình
 Ủy ban nhân dân xã tổ chức tiêm phòng cho đàn gia súc, đạt 95% kế hoạch.
 """
 
-ENGINES = ["local", "milvus-lite"]
-if os.environ.get("HOIDAP_TEST_MILVUS_URI"):
-    ENGINES.append("milvus")
+ENGINES = ["local", "milvus-lite", pytest.param("milvus", marks=pytest.mark.skipif(
+    not os.environ.get("HOIDAP_TEST_MILVUS_URI"),
+    reason="a real Milvus: set HOIDAP_TEST_MILVUS_URI=http://host:19530 (make test-milvus)"))]
 
 QUERIES = ["tổng thu ngân sách", "tong thu ngan sach", "tỷ lệ hộ nghèo", "xã đạt chuẩn",
            "3,5%", "ở xã", "tiêm phòng gia súc", "nghị quyết đầu tư công",
@@ -335,3 +335,31 @@ def test_seeds_top_answers_agree(embedder, seeds_engine, tmp_path):
         if tied_groups(seeds_engine.search(q)) != tied_groups(milvus.search(q)):
             differ.append((q, "passages differ", ""))
     assert not differ, differ
+
+
+# -- CLI --------------------------------------------------------------------------------------
+def test_cli_milvus_round_trip(capsys, monkeypatch, corpus, tmp_path):
+    """--engine/--milvus-uri options and HOIDAP_ENGINE/HOIDAP_MILVUS_URI select Milvus."""
+    import index.embedder
+    from hoidap.cli import main
+    from tests.fake_cli import FakeEmbedder
+
+    monkeypatch.setattr(index.embedder, "Embedder", FakeEmbedder)
+    monkeypatch.setenv("HOIDAP_PARSE_TIMEOUT", "0")
+    uri = str(tmp_path / "cli.db")
+    assert main(["index", "build", str(corpus), "--engine", "milvus", "--milvus-uri", uri,
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chunks"] > 0
+    monkeypatch.setenv("HOIDAP_ENGINE", "milvus")
+    monkeypatch.setenv("HOIDAP_MILVUS_URI", uri)
+    assert main(["index", "info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["documents"] == 3
+    assert main(["search", "tong thu ngan sach", "--json", "--k", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"][0]["doc_id"] == "a"
+    assert main(["index", "build", "--remove", "a"]) == 0
+    capsys.readouterr()
+    assert main(["show", "--list", "--json"]) == 0
+    assert [d["doc_id"] for d in json.loads(capsys.readouterr().out)] == ["b", "c"]
+    assert main(["search", "ngân sách", "--engine", "local", "--index",
+                 str(tmp_path / "none")]) == 2
+    assert "no index" in capsys.readouterr().err
