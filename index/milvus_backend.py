@@ -116,18 +116,29 @@ def filter_expr(filters: Filters | None) -> str:
 
 
 def restore_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """folded gram -> most frequent spelling, from ``<p>_terms`` rows (ties: smallest spelling),
-    like ``index.restore.build_table`` with one occurrence enough."""
-    best: dict[str, tuple[int, str]] = {}
+    """folded gram -> most frequent spelling, from ``<p>_terms`` rows (``id``: folded gram,
+    ``spellings``: JSON spelling -> count), like ``index.restore.build_table`` with one
+    occurrence enough (ties: the smallest spelling)."""
+    table: Table = {}
     for row in rows:
-        gram, key, n = row["id"], row["folded"], int(row["count"])
-        if key == gram and not any(c.isalpha() for c in gram):
-            continue
-        prev = best.get(key)
-        if prev is None or (n, _neg(gram)) > (prev[0], _neg(prev[1])):
-            best[key] = (n, gram)
-    table = {k: g for k, (_, g) in best.items() if g != k}
+        key = row["id"]
+        spellings = [(n, g) for g, n in json.loads(row["spellings"]).items()
+                     if g != key or any(c.isalpha() for c in g)]
+        if spellings:
+            _, best = max(spellings, key=lambda ng: (ng[0], _neg(ng[1])))
+            if best != key:
+                table[key] = best
     return {**table, **QUESTION_WORDS}
+
+
+def merge_spellings(current: Mapping[str, int], delta: Mapping[str, int],
+                    keep: int = 200) -> dict[str, int]:
+    """Spelling counts after ``delta``; gone when zero; at most ``keep`` (the most frequent)."""
+    out = dict(current)
+    for gram, n in delta.items():
+        out[gram] = out.get(gram, 0) + n
+    top = sorted(((n, g) for g, n in out.items() if n > 0), key=lambda ng: -ng[0])[:keep]
+    return {g: n for n, g in top}
 
 
 def _neg(s: str) -> tuple[int, ...]:
@@ -225,7 +236,7 @@ def _side_schema(client: Any, fields: Sequence[tuple[str, str]],
 
 DOC_SCHEMA = [("doc_id", "str"), ("part", "int"), ("title", "str"), ("date", "str"),
               ("source", "str"), ("content_hash", "str"), ("text", "str")]
-TERM_SCHEMA = [("folded", "str"), ("count", "int")]
+TERM_SCHEMA = [("spellings", "str")]  # id: folded gram
 
 
 def connect(uri: str, token: str | None = None) -> Any:
@@ -280,7 +291,7 @@ class MilvusBackend:
                 f"build PATH... --engine milvus --milvus-uri {uri}")
         schemas = {self.chunks_c: lambda: _chunks_schema(self.client, EMBED_DIM),
                    self.docs_c: lambda: _side_schema(self.client, DOC_SCHEMA, ["doc_id"]),
-                   self.terms_c: lambda: _side_schema(self.client, TERM_SCHEMA, ["folded"])}
+                   self.terms_c: lambda: _side_schema(self.client, TERM_SCHEMA, [])}
         for name in missing:
             schema, index_params = schemas[name]()
             self.client.create_collection(name, schema=schema, index_params=index_params,
@@ -378,23 +389,26 @@ class MilvusBackend:
             delta.update(g for g in grams(text) if len(g.encode("utf-8")) <= MAX_GRAM_BYTES)
         for text in old_texts:
             delta.subtract(g for g in grams(text) if len(g.encode("utf-8")) <= MAX_GRAM_BYTES)
-        delta = Counter({g: n for g, n in delta.items() if n})
-        if not delta:
+        by_key: dict[str, dict[str, int]] = {}
+        for gram, n in delta.items():
+            if n:
+                by_key.setdefault(fold(gram), {})[gram] = n
+        if not by_key:
             return
         self._vocab_cache = None
-        current: dict[str, int] = {}
-        if self._count(self.terms_c):
-            current = {r["id"]: int(r["count"]) for r in
-                       self._query_in(self.terms_c, "id", list(delta), ["count"])}
-        keep, gone = [], []
-        for gram, n in delta.items():
-            total = current.get(gram, 0) + n
-            if total > 0:
-                keep.append({"id": gram, "folded": fold(gram), "count": total,
-                             "dummy": [1.0, 0.0]})
-            elif gram in current:
-                gone.append(gram)
-        for batch in _batches(keep):
+        current = {r["id"]: json.loads(r["spellings"]) for r in  # primary-key lookups: fast
+                   self._query_in(self.terms_c, "id", list(by_key), ["spellings"])}
+        new, changed, gone = [], [], []
+        for key, change in by_key.items():
+            counts = merge_spellings(current.get(key, {}), change)
+            row = {"id": key, "spellings": json.dumps(counts, ensure_ascii=False),
+                   "dummy": [1.0, 0.0]}
+            if counts:
+                (changed if key in current else new).append(row)
+            elif key in current:
+                gone.append(key)
+        self._insert(self.terms_c, new)
+        for batch in _batches(changed):
             self.client.upsert(self.terms_c, list(batch))
         self._delete_in(self.terms_c, "id", gone)
 
@@ -438,7 +452,7 @@ class MilvusBackend:
         if self._vocab_cache and self._vocab_cache[0] == query:
             return self._vocab_cache[1]
         keys = [fold(g) for g in grams(query)]
-        rows = self._query_in(self.terms_c, "folded", keys, ["folded", "count"]) if keys else []
+        rows = self._query_in(self.terms_c, "id", keys, ["spellings"]) if keys else []
         self._vocab_cache = (query, rows)
         return rows
 
@@ -447,7 +461,7 @@ class MilvusBackend:
         toks = folded_tokens(query)
         if not toks:
             return 0.0
-        known = {r["folded"] for r in self._vocab(normalize(query))}
+        known = {r["id"] for r in self._vocab(normalize(query))}
         return sum(t in known for t in toks) / len(toks)
 
     def restored(self, query: str) -> str:
