@@ -40,7 +40,7 @@ from qa.spans import (
 )
 from qa.types import Answer, Citation, Passage
 
-DEFAULT_NO_ANSWER_THRESHOLD = 0.35
+DEFAULT_NO_ANSWER_THRESHOLD = 0.54  # = ReaderConfig.no_answer_threshold (docs/calibration.md)
 TIME_TERM_FACTOR = 0.35
 SUBITEM_PENALTY = 0.4
 PLAN_PENALTY = 1.2  # a target ("phấn đấu", "mục tiêu") when an achieved figure is asked

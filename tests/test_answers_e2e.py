@@ -111,5 +111,5 @@ def test_heldout_questions(ask) -> None:
     unanswerable = [r for r in records if not r["answers"]]
     right = sum(is_right(ask(r["question"]), r) for r in answerable)
     refused = sum(ask(r["question"]).no_answer for r in unanswerable)
-    assert right >= 0.8 * len(answerable), (right, len(answerable))
-    assert refused >= 0.3 * len(unanswerable), (refused, len(unanswerable))
+    assert right >= 0.85 * len(answerable), (right, len(answerable))
+    assert refused >= 0.6 * len(unanswerable), (refused, len(unanswerable))
