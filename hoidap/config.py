@@ -46,7 +46,7 @@ class RetrievalConfig:
 class ReaderConfig:
     """How answers are read and when the engine refuses."""
 
-    no_answer_threshold: float = 0.35  # calibrated on data, see docs/calibration.md
+    no_answer_threshold: float = 0.54  # calibrated on data, see docs/calibration.md
     max_answers: int = 3
     passages: int = 5  # passages the reader looks at
     kind: str = "auto"  # "auto" (neural when its weights are installed), "neural", "heuristic"
