@@ -89,7 +89,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     with ExitStack() as stack:
         if args.build:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoidap-eval-"))
-            config = replace(config, index_dir=Path(tmp) / "index")
+            config = replace(config, index_dir=Path(tmp) / "index", engine="local")
         engine = QAEngine(config)
         if args.build:
             build_eval_index(data, config, engine.embedder, args.file, progress=_progress_bar())

