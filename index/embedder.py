@@ -13,8 +13,10 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -171,9 +173,13 @@ class Embedder:
 
     model_id: str = MODEL_ID
 
+    QUERY_CACHE = 512  # recent questions kept embedded (retrieval and reader share them)
+
     def __init__(self, config: Config) -> None:
         self._config = config
         self._model: Any = None
+        self._lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def dim(self) -> int:
@@ -188,8 +194,11 @@ class Embedder:
 
     def warm_up(self) -> None:
         """Convert the model if needed and load it (no-op once loaded)."""
-        if self._model is not None:
-            return
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+
+    def _load(self) -> Any:
         path = ensure_model(self._config)
         _offline_env()
         try:
@@ -205,11 +214,29 @@ class Embedder:
         get_dim = getattr(model, "get_embedding_dimension", None)
         if (get_dim or model.get_sentence_embedding_dimension)() != EMBED_DIM:
             raise ModelError(f"model at {path} has the wrong dimension; delete that folder")
-        self._model = model
+        return model
 
     def encode_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Embed questions (``query: `` prompt); shape (n, 384)."""
-        return self._encode(texts, "query", batch_size, None)
+        """Embed questions (``query: `` prompt); shape (n, 384). Recent ones come from a cache."""
+        keys = prepare_texts(texts)
+        with self._lock:
+            hits = [self._queries.get(k) for k in keys]
+            for k, v in zip(keys, hits, strict=True):
+                if v is not None:
+                    self._queries.move_to_end(k)
+        todo = [i for i, v in enumerate(hits) if v is None]
+        if todo:
+            fresh = self._encode([keys[i] for i in todo], "query", batch_size, None)
+            with self._lock:
+                for i, vec in zip(todo, fresh, strict=True):
+                    hits[i] = vec
+                    self._queries[keys[i]] = vec
+                while len(self._queries) > self.QUERY_CACHE:
+                    self._queries.popitem(last=False)
+        out = np.zeros((len(keys), EMBED_DIM), dtype=np.float32)
+        for i, vec in enumerate(hits):
+            out[i] = vec
+        return out
 
     def encode_passages(self, texts: Sequence[str], batch_size: int | None = None,
                         progress: Progress | None = None) -> np.ndarray:

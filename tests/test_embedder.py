@@ -227,3 +227,18 @@ def test_conversion_is_cached(embedder: Embedder, monkeypatch) -> None:
     assert marker.stat().st_mtime_ns == before
     assert list(config.model_dir.parent.glob(".e5-small-st.tmp-*")) == []
 
+
+
+@pytest.mark.model
+def test_repeated_queries_come_from_the_cache(embedder):
+    q = "Tỷ lệ hộ nghèo của huyện Ba Chẽ còn bao nhiêu?"
+    first = embedder.encode_queries([q])
+    calls = []
+    real = embedder._encode
+    embedder._encode = lambda *a, **k: calls.append(a) or real(*a, **k)
+    try:
+        again = embedder.encode_queries([q, "câu hỏi mới ở xã"])
+    finally:
+        del embedder._encode
+    assert np.allclose(again[0], first[0])
+    assert len(calls) == 1 and calls[0][0] == ["câu hỏi mới ở xã"]
