@@ -156,9 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         kinds = ["local", "milvus-lite"] + (["milvus-lite server"] if args.server else [])
         for kind in kinds:
             tmp = Path(tempfile.mkdtemp(prefix="hoidap-eng-"))
-            proc = None
+            proc, uri, data = None, None, tmp
             try:
-                uri = None
                 if kind.endswith("server"):
                     proc, uri, data = _server()
                 row = bench_engine(kind, docs, queries, tmp, uri)
@@ -167,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                     proc.terminate()
                     proc.wait()
                 shutil.rmtree(tmp, ignore_errors=True)
+                shutil.rmtree(data, ignore_errors=True)
             results.append({"articles": size, **row})
             print(results[-1], flush=True)
     embed = bench_embed(docs, args.embed) if args.embed else []
