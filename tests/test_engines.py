@@ -363,3 +363,16 @@ def test_cli_milvus_round_trip(capsys, monkeypatch, corpus, tmp_path):
     assert main(["search", "ngân sách", "--engine", "local", "--index",
                  str(tmp_path / "none")]) == 2
     assert "no index" in capsys.readouterr().err
+
+
+def test_rest_health_and_documents_on_every_engine(built):
+    from fastapi.testclient import TestClient
+
+    from ui.app import create_app
+
+    client = TestClient(create_app(built, with_ui=False))
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["engine"] == built.config.engine
+    assert (health["documents"], health["chunks"]) == built.counts()
+    assert [d["doc_id"] for d in client.get("/api/documents").json()] == sorted(
+        d.doc_id for d in built.documents())

@@ -163,9 +163,11 @@ def _install_api(app: FastAPI, engine: QAEngine) -> None:
 
     @app.get("/api/health", tags=["api"], summary="Is the index loaded?")
     def health() -> dict:
-        index = engine.index
-        return {"status": "ok", "version": __version__, "index": str(engine.index_dir),
-                "documents": len(index.documents), "chunks": len(index.chunks)}
+        documents, chunks = engine.counts()
+        where = engine.config.resolved_milvus_uri if engine.config.engine == "milvus" \
+            else str(engine.index_dir)
+        return {"status": "ok", "version": __version__, "engine": engine.config.engine,
+                "index": where, "documents": documents, "chunks": chunks}
 
 
 def _install_viewer(app: FastAPI, engine: QAEngine) -> None:
