@@ -16,9 +16,16 @@ from typing import Protocol
 import numpy as np
 
 from hoidap.config import Config
-from hoidap.errors import EmptyCorpusError
-from index.build import BuildReport, PassageEncoder, Progress, collect_documents, merge_documents
-from index.chunking import chunk_document, embedding_text
+from index.build import (
+    BuildReport,
+    PassageEncoder,
+    Progress,
+    chunk_all,
+    collect_documents,
+    embed_with_cache,
+    empty_corpus,
+    merge_documents,
+)
 from index.store import text_hash
 from index.types import Chunk, Document
 
@@ -40,36 +47,6 @@ class WritableBackend(Protocol):
     def clear(self) -> None: ...
 
 
-def chunk_all(docs: Sequence[Document], config: Config) -> tuple[list[Chunk], list[str]]:
-    """Chunks of ``docs`` in order, with the text embedded for each."""
-    chunks: list[Chunk] = []
-    texts: list[str] = []
-    for doc in docs:
-        for chunk in chunk_document(doc, config.chunking):
-            chunks.append(chunk)
-            texts.append(embedding_text(doc, chunk))
-    return chunks, texts
-
-
-def embed_with_cache(texts: Sequence[str], cached: dict[str, np.ndarray],
-                     encoder: PassageEncoder, batch_size: int,
-                     progress: Progress | None = None) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts``: ``cached`` (by text hash) where present, else encoded."""
-    keys = [text_hash(t)[:32] for t in texts]
-    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    todo = [i for i, key in enumerate(keys) if key not in cached]
-    for i, key in enumerate(keys):
-        if key in cached:
-            out[i] = cached[key]
-    if todo:
-        def report(done: int, total: int) -> None:
-            if progress:
-                progress("embed", done, total)
-        out[todo] = encoder.encode_passages([texts[i] for i in todo], batch_size=batch_size,
-                                            progress=report)
-    return out, len(todo)
-
-
 def build_into(backend: WritableBackend, paths: Sequence[Path], config: Config,
                encoder: PassageEncoder, *, remove: Sequence[str] = (), fresh: bool = False,
                progress: Progress | None = None,
@@ -83,10 +60,7 @@ def build_into(backend: WritableBackend, paths: Sequence[Path], config: Config,
     known = backend.documents([*(d.doc_id for d in new_docs), *remove])
     docs, what = merge_documents({d.doc_id: d for d in known}, new_docs, remove)
     if not new_docs and not remove and backend.counts()[0] == 0:
-        reasons = "; ".join(f"{p}: {r}" for p, r in failed[:5]) or "no supported files found"
-        raise EmptyCorpusError(
-            f"nothing to index in {', '.join(map(str, paths)) or '(no paths)'} ({reasons}); "
-            "give .txt, .md, .html, .pdf or .docx files or folders")
+        raise empty_corpus(paths, failed)
     changed = [docs[k] for k in sorted({*what["added"], *what["updated"]})]
     chunks, texts = chunk_all(changed, config)
     cached = backend.cached_vectors([text_hash(t)[:32] for t in texts]) if texts else {}

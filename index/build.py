@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -131,26 +131,42 @@ def merge_documents(old: dict[str, Document], new: Iterable[Document],
     return docs, what
 
 
-def _embed(chunks_texts: list[str], old: LoadedIndex | None, encoder: PassageEncoder,
-           batch_size: int, progress: Progress | None) -> tuple[np.ndarray, int]:
-    """Vectors for every text, reusing the old index's vector when the text is unchanged."""
-    cache: dict[str, int] = {}
-    if old is not None:
-        cache = {h: i for i, h in enumerate(old.embed_hashes)}
-    keys = [text_hash(t)[:32] for t in chunks_texts]
-    todo = [i for i, k in enumerate(keys) if k not in cache]
-    out = np.zeros((len(keys), encoder.dim), dtype=np.float32)
-    for i, k in enumerate(keys):
-        if k in cache:
-            out[i] = old.embeddings[cache[k]]  # type: ignore[union-attr]
+def chunk_all(docs: Sequence[Document], config: Config) -> tuple[list[Chunk], list[str]]:
+    """Chunks of ``docs`` in order, with the text embedded for each."""
+    chunks: list[Chunk] = []
+    texts: list[str] = []
+    for doc in docs:
+        for chunk in chunk_document(doc, config.chunking):
+            chunks.append(chunk)
+            texts.append(embedding_text(doc, chunk))
+    return chunks, texts
+
+
+def embed_with_cache(texts: Sequence[str], cached: Mapping[str, np.ndarray],
+                     encoder: PassageEncoder, batch_size: int,
+                     progress: Progress | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``: ``cached`` (by text hash) where present, else encoded."""
+    keys = [text_hash(t)[:32] for t in texts]
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    todo = [i for i, key in enumerate(keys) if key not in cached]
+    for i, key in enumerate(keys):
+        if key in cached:
+            out[i] = cached[key]
     if todo:
         def report(done: int, total: int) -> None:
             if progress:
                 progress("embed", done, total)
-        vecs = encoder.encode_passages([chunks_texts[i] for i in todo], batch_size=batch_size,
-                                       progress=report)
-        out[todo] = vecs
+        out[todo] = encoder.encode_passages([texts[i] for i in todo], batch_size=batch_size,
+                                            progress=report)
     return out, len(todo)
+
+
+def empty_corpus(paths: Sequence[Path], failed: Sequence[tuple[str, str]]) -> EmptyCorpusError:
+    """The error for a build that found nothing to index, with the first reasons."""
+    reasons = "; ".join(f"{p}: {r}" for p, r in failed[:5]) or "no supported files found"
+    return EmptyCorpusError(
+        f"nothing to index in {', '.join(map(str, paths)) or '(no paths)'} ({reasons}); "
+        "give .txt, .md, .html, .pdf or .docx files or folders")
 
 
 def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, *,
@@ -166,22 +182,17 @@ def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, 
     new_docs = [*new_docs, *documents]
     docs, what = merge_documents(old.documents if old else {}, new_docs, remove)
     if not docs and not what["removed"]:
-        reasons = "; ".join(f"{p}: {r}" for p, r in failed[:5]) or "no supported files found"
-        raise EmptyCorpusError(
-            f"nothing to index in {', '.join(map(str, paths)) or '(no paths)'} ({reasons}); "
-            "give .txt, .md, .html, .pdf or .docx files or folders")
+        raise empty_corpus(paths, failed)
     changed = bool(what["added"] or what["updated"] or what["removed"] or old is None
                    or old.manifest.get("chunking") != asdict(config.chunking))
     ordered = [docs[k] for k in sorted(docs)]
-    chunks: list[Chunk] = []
-    texts: list[str] = []
-    for doc in ordered:
-        for chunk in chunk_document(doc, config.chunking):
-            chunks.append(chunk)
-            texts.append(embedding_text(doc, chunk))
+    chunks, texts = chunk_all(ordered, config)
     embedded = 0
     if changed:
-        vectors, embedded = _embed(texts, old, encoder, config.embed_batch_size, progress)
+        cached = {} if old is None else {h: old.embeddings[i]
+                                         for i, h in enumerate(old.embed_hashes)}
+        vectors, embedded = embed_with_cache(texts, cached, encoder, config.embed_batch_size,
+                                             progress)
         save_index(index_dir, IndexData(tuple(ordered), tuple(chunks), vectors, tuple(texts),
                                         config.chunking))
     return BuildReport(

@@ -280,7 +280,7 @@ def test_milvus_ranks_like_local(corpus, tmp_path):
 
 def test_backend_upsert_and_remove(config, corpus):
     """The write side of the seam, used directly."""
-    from index.backend_build import chunk_all
+    from index.build import chunk_all
     from qa.backends import open_backend
 
     engine = QAEngine(config, embedder=HashEmbedder())

@@ -66,7 +66,7 @@ def test_ray_build_into_milvus(ray_encoder, tmp_path):
 
 
 def _embed_texts(engine) -> list[str]:
-    from index.backend_build import chunk_all
+    from index.build import chunk_all
 
     docs = engine.documents()
     return chunk_all(docs[:1], engine.config)[1]
