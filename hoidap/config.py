@@ -50,7 +50,7 @@ class ReaderConfig:
     max_answers: int = 3
     passages: int = 5  # passages the reader looks at
     kind: str = "auto"  # "auto" (neural when its weights are installed), "neural", "heuristic"
-    neural_no_answer_threshold: float = 0.3  # tuned on the reader's dev split (its manifest)
+    neural_no_answer_threshold: float = 0.6  # tuned on the reader's dev split (its manifest)
 
 
 @dataclass(frozen=True)

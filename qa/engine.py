@@ -55,17 +55,18 @@ class QAEngine:
         return self._reader
 
     def _make_reader(self) -> Reader:
-        """Neural reader for kind "neural", or "auto" with weights and the real model; else
-        the heuristic one (test fakes of the embedder keep the heuristic reader in "auto")."""
+        """Neural reader for kind "neural", or "auto" with promoted weights (see
+        :func:`qa.neural.promoted`) and the real model; else the heuristic one (test fakes of
+        the embedder keep the heuristic reader in "auto")."""
         from hoidap.config import MODEL_ID
-        from qa.neural import NeuralReader, weights_available
+        from qa.neural import NeuralReader, promoted
 
         kind, emb = self.config.reader.kind, self.embedder
         if kind not in ("auto", "neural", "heuristic"):
             raise ModelError(f"config.reader.kind {kind!r} is unknown; use auto, neural or "
                              "heuristic")
         real = getattr(emb, "model_id", MODEL_ID) == MODEL_ID
-        if kind == "neural" or (kind == "auto" and real and weights_available()):
+        if kind == "neural" or (kind == "auto" and real and promoted()):
             return NeuralReader(self.config)
         from qa.reader import HeuristicReader
 

@@ -140,6 +140,15 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
             return start, end
 
 
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen ``[start, end)`` so it neither starts nor ends inside a word."""
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
 def span_score(has_answer_logit: float, span_logprob: float) -> float:
     """``sigmoid(has_answer) * sqrt(p_start * p_end)``, in [0, 1]."""
     return float(1.0 / (1.0 + math.exp(-has_answer_logit)) * math.exp(0.5 * span_logprob))
@@ -153,7 +162,7 @@ def type_factor(question_type: str, span: str) -> float:
 
 
 def decode_windows(windows: Sequence[Window], texts: Sequence[str], start: np.ndarray,
-                   end: np.ndarray, has: np.ndarray, top_k: int = 5
+                   end: np.ndarray, has: np.ndarray, top_k: int = 10
                    ) -> list[tuple[int, int, int, float]]:
     """Scored ``(text_index, char_start, char_end, score)`` spans from window logits, best first.
 
@@ -164,8 +173,9 @@ def decode_windows(windows: Sequence[Window], texts: Sequence[str], start: np.nd
         ctx = np.zeros(start.shape[1], dtype=bool)
         ctx[:len(w.offsets)] = [o is not None for o in w.offsets]
         for s, e, lp in best_spans(start[i], end[i], ctx, top_k=top_k):
-            a, b = trim_span(texts[w.passage], w.offsets[s][0], w.offsets[e][1])  # type: ignore[index]
-            if b > a:
+            text = texts[w.passage]
+            a, b = trim_span(text, *snap_to_words(text, w.offsets[s][0], w.offsets[e][1]))  # type: ignore[index]
+            if b > a and "\n" not in text[a:b]:  # an answer never crosses a line break
                 out.append((w.passage, a, b, span_score(float(has[i]), lp)))
     return sorted(out, key=lambda x: -x[3])
 
@@ -173,6 +183,17 @@ def decode_windows(windows: Sequence[Window], texts: Sequence[str], start: np.nd
 def weights_available(folder: Path = MODEL_DIR) -> bool:
     """True when the trained reader's weights and manifest are installed."""
     return (folder / WEIGHTS_FILE).is_file() and (folder / MANIFEST_FILE).is_file()
+
+
+def promoted(folder: Path = MODEL_DIR) -> bool:
+    """True when the installed reader passed its acceptance bar (manifest ``promote``), so
+    ``reader.kind = "auto"`` may pick it over the heuristic reader."""
+    if not weights_available(folder):
+        return False
+    try:
+        return read_manifest(folder).get("promote") is True
+    except ModelError:
+        return False
 
 
 def read_manifest(folder: Path = MODEL_DIR) -> dict:
