@@ -25,7 +25,8 @@ from qa.engine import QAEngine
 from qa.evaluate import EvalSet, build_eval_index, evaluate, load_eval_set, summarize
 
 MODES = ("dense", "bm25", "hybrid")
-COLUMNS = ("recall@1", "recall@5", "mrr@10", "em", "f1", "contains", "passage_contains",
+COLUMNS = ("recall@1", "recall@5", "mrr@10", "em", "f1", "contains", "sentence_contains",
+           "passage_contains",
            "refused_answerable", "no_answer_precision", "no_answer_recall")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hoidap.config import Config
 from hoidap.errors import HoidapError, InputError
+from index.sentences import split_sentences
 from index.textnorm import normalize
 from index.types import Document
 
@@ -254,6 +255,7 @@ class QuestionResult:
     answer_passage: str = ""
     answer_score: float | None = None
     latency_ms: float | None = None  # one ``ask`` call
+    answer_sentence: str = ""
 
     @property
     def asked(self) -> bool:
@@ -268,6 +270,7 @@ class QuestionResult:
         pred = self.predicted or ""
         return {"em": exact_match(pred, golds), "f1": token_f1(pred, golds),
                 "contains": float(bool(pred) and contains_answer(pred, golds)),
+                "sentence_contains": float(contains_answer(self.answer_sentence, golds)),
                 "passage_contains": float(contains_answer(self.answer_passage, golds))}
 
     def to_dict(self) -> dict:
@@ -288,6 +291,12 @@ def gold_doc(example: Example, known_docs: set[str]) -> str | None:
     return example.doc if example.doc in known_docs else None
 
 
+def answer_sentence(text: str, start: int, end: int) -> str:
+    """The sentence(s) of ``text`` that hold the span ``[start, end)``."""
+    spans = [(a, b) for a, b in split_sentences(text) if a < end and b > start]
+    return text[spans[0][0]:spans[-1][1]] if spans else text[start:end]
+
+
 def evaluate_one(engine, example: Example, *, k: int, mode: str, read: bool,
                  known_docs: set[str]) -> QuestionResult:
     """Retrieve (and, with ``read``, answer) one question."""
@@ -305,8 +314,10 @@ def evaluate_one(engine, example: Example, *, k: int, mode: str, read: bool,
     qa = engine.ask(example.question, k=k)
     latency = (time.perf_counter() - t0) * 1000
     top = qa.answers[0] if qa.answers and not qa.no_answer else None
+    sentence = answer_sentence(engine.document(top.citation.doc_id).text,
+                               top.citation.start, top.citation.end) if top else ""
     return replace(result, predicted=top.text if top else "", no_answer=qa.no_answer,
-                   answer_passage=top.passage_text if top else "",
+                   answer_passage=top.passage_text if top else "", answer_sentence=sentence,
                    answer_score=top.score if top else None, latency_ms=latency)
 
 
@@ -336,7 +347,7 @@ def _answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float]:
     precision, recall = precision_recall(refusals, impossible)
     latencies = [r.latency_ms for r in asked if r.latency_ms is not None]
     out = {name: _mean([s[name] for s in scored])
-           for name in ("em", "f1", "contains", "passage_contains")}
+           for name in ("em", "f1", "contains", "sentence_contains", "passage_contains")}
     out["refused_answerable"] = _mean([float(bool(r.no_answer)) for r in asked
                                        if r.example.answerable])
     out |= {"no_answer_precision": precision, "no_answer_recall": recall,

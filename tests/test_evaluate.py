@@ -301,3 +301,13 @@ def test_cli_eval_bad_input_exits_2(tmp_path: Path, fake_model, capsys, extra) -
     qa.write_text('{"question": "a?", "answers": ["b"]}\n', encoding="utf-8")
     assert main(["eval", str(qa), *extra]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_answer_sentence_covers_the_span():
+    from qa.evaluate import answer_sentence
+
+    text = "Câu đầu tiên ở xã Tân Liên. Tỷ lệ hộ nghèo còn 1,29%. Câu cuối."
+    start = text.index("1,29%")
+    assert answer_sentence(text, start, start + 5) == "Tỷ lệ hộ nghèo còn 1,29%."
+    across = answer_sentence(text, text.index("xã Tân"), start)
+    assert across.startswith("Câu đầu") and across.endswith("1,29%.")
