@@ -69,6 +69,9 @@ class EmbedActor:
         return {"i": np.asarray(batch["i"]), "vec": vecs}
 
 
+LOCAL_START_ATTEMPTS = 3
+
+
 def start_ray(options: RayOptions) -> Any:
     """Connect to ``options.address`` or start a light local instance (idempotent)."""
     try:
@@ -82,9 +85,18 @@ def start_ray(options: RayOptions) -> Any:
         return ray
     root = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    ray.init(num_cpus=options.local_cpus, include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 * 1024 * 1024,
-             runtime_env={"env_vars": {"PYTHONPATH": path, "TOKENIZERS_PARALLELISM": "false"}})
+    for attempt in range(1, LOCAL_START_ATTEMPTS + 1):
+        try:
+            ray.init(num_cpus=options.local_cpus, include_dashboard=False, log_to_driver=False,
+                     object_store_memory=256 * 1024 * 1024,
+                     runtime_env={"env_vars": {"PYTHONPATH": path,
+                                               "TOKENIZERS_PARALLELISM": "false"}})
+            return ray
+        except Exception as exc:  # Ray gives up after 30 s when a loaded machine starts slowly
+            ray.shutdown()
+            if attempt == LOCAL_START_ATTEMPTS:
+                raise InputError(f"a local Ray instance did not start ({exc}); retry when the "
+                                 "machine is less busy, or give --ray ADDRESS") from exc
     return ray
 
 
