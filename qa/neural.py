@@ -25,9 +25,10 @@ import numpy as np
 from hoidap.config import Config
 from hoidap.errors import ModelError
 from index.types import Document
+from qa.cite import make_answer
 from qa.qtype import classify
-from qa.segment import nfc, paragraph_breaks, tokenize
-from qa.types import Answer, Citation, Passage
+from qa.segment import nfc, tokenize
+from qa.types import Answer, Passage
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
 WEIGHTS_FILE = "reader.safetensors"
@@ -431,20 +432,3 @@ class NeuralReader:
             if len(answers) >= self.top_n:
                 break
         return answers
-
-
-def make_answer(passage: Passage, start: int, end: int, score: float,
-                documents: Mapping[str, Document]) -> Answer | None:
-    """An :class:`Answer` for ``passage.text[start:end]``, or None unless verbatim in its doc."""
-    doc = documents.get(passage.doc_id)
-    text = passage.text[start:end]
-    a, b = passage.start + start, passage.start + end
-    if doc is None or not text.strip() or doc.text[a:b] != text:
-        return None
-    citation = Citation(doc_id=passage.doc_id, title=passage.title, date=passage.date,
-                        source=passage.source,
-                        paragraph=passage.paragraph + paragraph_breaks(passage.text, start),
-                        start=a, end=b)
-    return Answer(text=text, score=float(min(1.0, max(0.0, score))), citation=citation,
-                  passage_text=passage.text, passage_start=passage.start,
-                  passage_end=passage.end)

@@ -20,6 +20,7 @@ import numpy as np
 from index.sentences import paragraph_spans
 from index.types import Document
 from qa import scoring
+from qa.cite import make_answer
 from qa.qtype import QuestionInfo, classify, english_terms, topic_names
 from qa.segment import (
     Token,
@@ -27,7 +28,6 @@ from qa.segment import (
     fold,
     has_diacritics,
     nfc,
-    paragraph_breaks,
     sentence_spans,
     tokenize,
 )
@@ -38,7 +38,7 @@ from qa.spans import (
     quote_candidates,
     role_candidates,
 )
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Passage
 
 DEFAULT_NO_ANSWER_THRESHOLD = 0.54  # = ReaderConfig.no_answer_threshold (docs/calibration.md)
 TIME_TERM_FACTOR = 0.35
@@ -355,7 +355,7 @@ class HeuristicReader:
             a_start, a_end = passage.start + start, passage.start + end
             if any(d == passage.doc_id and a_start < e and s < a_end for d, s, e in taken):
                 continue
-            answer = _make_answer(passage, start, end, scoring.logistic(logit), documents)
+            answer = make_answer(passage, start, end, scoring.logistic(logit), documents)
             if answer is not None:
                 answers.append(answer)
                 taken.append((passage.doc_id, a_start, a_end))
@@ -465,20 +465,3 @@ def _penalty(text: str, cand: Candidate, question: str) -> float:
         if words and sum(w in qwords for w in words) / len(words) >= 0.5:
             penalty += 1.5
     return penalty
-
-
-def _make_answer(passage: Passage, start: int, end: int, score: float,
-                 documents: Mapping[str, Document]) -> Answer | None:
-    """An :class:`Answer` for ``passage.text[start:end]``, or None if it is not verbatim."""
-    doc = documents.get(passage.doc_id)
-    text = passage.text[start:end]
-    a_start, a_end = passage.start + start, passage.start + end
-    if doc is None or not text.strip() or doc.text[a_start:a_end] != text:
-        return None
-    citation = Citation(doc_id=passage.doc_id, title=passage.title, date=passage.date,
-                        source=passage.source,
-                        paragraph=passage.paragraph + paragraph_breaks(passage.text, start),
-                        start=a_start, end=a_end)
-    return Answer(text=text, score=float(min(1.0, max(0.0, score))), citation=citation,
-                  passage_text=passage.text, passage_start=passage.start,
-                  passage_end=passage.end)
