@@ -1,6 +1,7 @@
 """Index build throughput, memory, size on disk and query latency on the VNTC news corpus.
 
     .venv/bin/python bench/scale.py --sizes 1000,5000,20000 [--queries 100] [--asks 20]
+        [--keep DIR]   # keep each index as DIR/<size> (for bench/coldstart.py, bench/ann.py)
 
 Each size runs in a fresh subprocess (so peak RSS is per size): articles are sampled evenly
 through the corpus (every n-th line, deterministic), cleaned into documents, indexed into a
@@ -79,8 +80,17 @@ def _latencies(fn, queries: list[str]) -> dict[str, float]:
     return {f"p{p}": round(percentile(times, p), 1) for p in (50, 95, 99)} | {"n": len(times)}
 
 
-def run_one(size: int, n_queries: int, n_asks: int) -> dict:
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_one(size: int, n_queries: int, n_asks: int, keep: Path | None = None) -> dict:
     """Build and query one index of ``size`` articles (in this process)."""
+    import os
+    import shutil
+
     from index.build import build_index
     from qa.engine import QAEngine
 
@@ -89,8 +99,10 @@ def run_one(size: int, n_queries: int, n_asks: int) -> dict:
         config = replace(Config.from_env(), index_dir=Path(tmp) / "index", engine="local")
         engine = QAEngine(config)
         engine.embedder.warm_up()
+        cpu0 = cpu_seconds()
         with PeakRSS() as build_rss:
             report = build_index([], config, engine.embedder, fresh=True, documents=docs)
+        cpu_util = (cpu_seconds() - cpu0) / report.seconds / (os.cpu_count() or 1)
         t0 = time.perf_counter()
         engine.warm_up()
         load_s = time.perf_counter() - t0
@@ -98,7 +110,12 @@ def run_one(size: int, n_queries: int, n_asks: int) -> dict:
         search = _latencies(lambda q: engine.search(q, k=5), queries)
         ask = _latencies(engine.ask, queries[:n_asks])
         size_mb = dir_size(Path(tmp) / "index") / 2**20
+        if keep is not None:
+            shutil.rmtree(keep / str(size), ignore_errors=True)
+            shutil.copytree(Path(tmp) / "index", keep / str(size))
     return {"articles": size, "documents": report.documents, "chunks": report.chunks,
+            "embed_backend": engine.embedder.backend, "cpu_utilisation": round(cpu_util, 2),
+            "dense": engine.index.manifest.get("dense", {}).get("kind"),
             "build_s": round(report.seconds, 1),
             "chunks_per_s": round(report.chunks / report.seconds, 2),
             "build_peak_rss_mb": round(build_rss.peak / 2**20),
@@ -109,7 +126,7 @@ def run_one(size: int, n_queries: int, n_asks: int) -> dict:
 
 def _child(size: int, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--one", str(size), "--queries", str(args.queries),
-           "--asks", str(args.asks)]
+           "--asks", str(args.asks)] + (["--keep", str(args.keep)] if args.keep else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"size {size} failed:\n{proc.stderr[-3000:]}")
@@ -117,7 +134,8 @@ def _child(size: int, args: argparse.Namespace) -> dict:
 
 
 def _row(r: dict) -> list[object]:
-    return [r["articles"], r["chunks"], r["build_s"], r["chunks_per_s"], r["build_peak_rss_mb"],
+    return [r["articles"], r["chunks"], r.get("embed_backend"), r.get("dense"), r["build_s"],
+            r["chunks_per_s"], r.get("cpu_utilisation"), r["build_peak_rss_mb"],
             r["max_rss_mb"], r["index_mb"], r["load_s"], r["search_ms"]["p50"],
             r["search_ms"]["p95"], r["search_ms"]["p99"], r["ask_ms"]["p50"],
             r["ask_ms"]["p95"]]
@@ -128,13 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1000", help="comma-separated article counts")
     ap.add_argument("--queries", type=int, default=100, help="search queries per size")
     ap.add_argument("--asks", type=int, default=20, help="full ask() calls per size")
+    ap.add_argument("--keep", type=Path, help="keep each index as KEEP/<size>")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one, args.queries, args.asks)))
+        print(json.dumps(run_one(args.one, args.queries, args.asks, args.keep)))
         return 0
     results = [_child(int(s), args) for s in args.sizes.split(",") if s.strip()]
-    headers = ["articles", "chunks", "build s", "chunks/s", "build peak RSS MB", "max RSS MB",
+    headers = ["articles", "chunks", "embedding", "vectors", "build s", "chunks/s", "CPU use",
+               "build peak RSS MB", "max RSS MB",
                "index MB", "load s", "search p50", "search p95", "search p99", "ask p50",
                "ask p95"]
     print(table(headers, [_row(r) for r in results]))

@@ -33,6 +33,16 @@ class ChunkingConfig:
 
 
 @dataclass(frozen=True)
+class VectorIndexConfig:
+    """Which FAISS index holds the vectors: exact below ``exact_below`` vectors, HNSW above."""
+
+    exact_below: int = 50_000
+    hnsw_m: int = 32  # graph neighbours per vector
+    ef_construction: int = 80
+    ef_search: int = 128  # candidates explored per query (recall vs speed)
+
+
+@dataclass(frozen=True)
 class RetrievalConfig:
     """How dense and BM25 rankings are fused."""
 
@@ -112,10 +122,12 @@ class Config:
     home: Path = field(default_factory=default_home)
     index_dir: Path | None = None
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    vectors: VectorIndexConfig = field(default_factory=VectorIndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     embed_batch_size: int = 16
+    embed_backend: str = "auto"  # "auto", "bf16", "fp32"  (HOIDAP_EMBED_BACKEND; index/embedder)
     max_question_chars: int = 2000
     max_k: int = 50
     engine: str = "local"  # "local" (FAISS + BM25 folder) or "milvus"  (HOIDAP_ENGINE)
@@ -144,7 +156,8 @@ class Config:
     def from_env(cls, **overrides: object) -> Config:
         """Defaults, then environment, then explicit overrides."""
         overrides.setdefault("limits", limits_from_env())
-        for name, var in (("engine", "HOIDAP_ENGINE"), ("milvus_uri", "HOIDAP_MILVUS_URI")):
+        for name, var in (("engine", "HOIDAP_ENGINE"), ("milvus_uri", "HOIDAP_MILVUS_URI"),
+                          ("embed_backend", "HOIDAP_EMBED_BACKEND")):
             value = overrides.pop(name, None) or os.environ.get(var, "").strip()
             if value:
                 overrides[name] = value

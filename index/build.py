@@ -194,7 +194,7 @@ def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, 
         vectors, embedded = embed_with_cache(texts, cached, encoder, config.embed_batch_size,
                                              progress)
         save_index(index_dir, IndexData(tuple(ordered), tuple(chunks), vectors, tuple(texts),
-                                        config.chunking))
+                                        config.chunking, vectors=config.vectors))
     return BuildReport(
         index_dir=index_dir, added=tuple(what["added"]), updated=tuple(what["updated"]),
         unchanged=tuple(what["unchanged"]), removed=tuple(what["removed"]),

@@ -8,7 +8,8 @@ Layout of an index folder ``DIR``::
         documents.jsonl    one cleaned document per line (metadata + text)
         chunks.jsonl       one chunk per line (id, doc_id, start, end, paragraph)
         embeddings.npy     float32 (n_chunks, dim), row i = chunk i (also the embedding cache)
-        dense.faiss        FAISS inner-product index over the normalised embeddings
+        dense.faiss        FAISS inner-product index over the normalised embeddings: exact
+                           (flat) below ``VectorIndexConfig.exact_below`` vectors, HNSW above
         restore.json       folded -> accented spellings, to restore diacritics on queries
         bm25/, bm25_folded/  bm25s indexes over syllables, exact and diacritic-folded
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hoidap.config import EMBED_DIM, FORMAT_VERSION, MODEL_ID, ChunkingConfig
+from hoidap.config import EMBED_DIM, FORMAT_VERSION, MODEL_ID, ChunkingConfig, VectorIndexConfig
 from hoidap.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError
 from index.bm25 import BM25Pair
 from index.restore import Table, build_table
@@ -60,6 +61,7 @@ class IndexData:
     chunking: ChunkingConfig
     model_id: str = MODEL_ID
     dim: int = EMBED_DIM
+    vectors: VectorIndexConfig = VectorIndexConfig()
 
 
 @dataclass
@@ -92,6 +94,7 @@ def manifest_for(data: IndexData) -> dict:
         "model_id": data.model_id,
         "dim": data.dim,
         "chunking": asdict(data.chunking),
+        "dense": dense_spec(len(data.chunks), data.vectors),
         "bm25": {"tokenizer": "syllables+numbers", "variants": ["exact", "folded"]},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "counts": {"documents": len(data.documents), "chunks": len(data.chunks)},
@@ -100,6 +103,32 @@ def manifest_for(data: IndexData) -> dict:
             for d in data.documents
         },
     }
+
+
+def dense_spec(n: int, config: VectorIndexConfig) -> dict:
+    """The vector index for ``n`` vectors: ``{"kind": "flat"}`` or HNSW with its parameters."""
+    if n < config.exact_below:
+        return {"kind": "flat"}
+    return {"kind": "hnsw", "m": config.hnsw_m, "ef_construction": config.ef_construction,
+            "ef_search": config.ef_search}
+
+
+def make_dense(spec: dict, dim: int) -> object:
+    """An empty FAISS inner-product index for ``spec`` (see :func:`dense_spec`)."""
+    import faiss
+
+    if spec["kind"] == "flat":
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, int(spec["m"]), faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = int(spec["ef_construction"])
+    index.hnsw.efSearch = int(spec["ef_search"])
+    return index
+
+
+def _tune_dense(dense: object, spec: dict) -> None:
+    """Set the search-time parameters a loaded index does not keep (HNSW ``efSearch``)."""
+    if spec.get("kind") == "hnsw":
+        dense.hnsw.efSearch = int(spec["ef_search"])  # type: ignore[attr-defined]
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
@@ -130,9 +159,9 @@ def _write_version(folder: Path, data: IndexData) -> None:
     _write_jsonl(folder / "chunks.jsonl",
                  [_chunk_row(c, t) for c, t in zip(data.chunks, data.embed_texts, strict=True)])
     np.save(folder / "embeddings.npy", emb, allow_pickle=False)
-    dense = faiss.IndexFlatIP(data.dim)
+    dense = make_dense(dense_spec(len(emb), data.vectors), data.dim)
     if len(emb):
-        dense.add(emb)
+        dense.add(emb)  # type: ignore[attr-defined]
     faiss.write_index(dense, str(folder / "dense.faiss"))
     BM25Pair.build(data.embed_texts).save(folder)
     (folder / RESTORE).write_text(
@@ -233,6 +262,7 @@ def load_index(index_dir: Path, progress: Callable[[str], None] | None = None) -
         chunks = _load_chunks(rows, docs)
         emb = np.load(folder / "embeddings.npy", mmap_mode="r", allow_pickle=False)
         dense = faiss.read_index(str(folder / "dense.faiss"))
+        _tune_dense(dense, manifest.get("dense", {"kind": "flat"}))
         bm25 = BM25Pair.load(folder)
         table = json.loads((folder / RESTORE).read_text(encoding="utf-8"))
     except Exception as exc:  # any unreadable part means the same thing to the user

@@ -142,7 +142,8 @@ class LocalBackend:
         order = sorted(range(len(new_rows)), key=lambda i: new_rows[i][0].doc_id)  # stable
         data = IndexData(tuple(docs[k] for k in sorted(docs)),
                          tuple(new_rows[i][0] for i in order), all_vecs[order],
-                         tuple(new_rows[i][1] for i in order), self.config.chunking)
+                         tuple(new_rows[i][1] for i in order), self.config.chunking,
+                         vectors=self.config.vectors)
         save_index(self.config.resolved_index_dir, data)
         self.index = load_index(self.config.resolved_index_dir)
 

@@ -198,3 +198,35 @@ def test_stale_pointer_file_from_a_killed_build_is_swept(corpus, config):
     assert not stale.exists()
     assert sorted(p.name for p in config.resolved_index_dir.iterdir() if p.is_file()) == [
         "CURRENT"]
+
+
+def test_dense_spec_by_size() -> None:
+    from hoidap.config import VectorIndexConfig
+
+    cfg = VectorIndexConfig(exact_below=100, hnsw_m=16, ef_construction=40, ef_search=64)
+    assert store.dense_spec(99, cfg) == {"kind": "flat"}
+    assert store.dense_spec(100, cfg) == {"kind": "hnsw", "m": 16, "ef_construction": 40,
+                                          "ef_search": 64}
+
+
+def test_large_index_uses_hnsw_with_exact_results(corpus, config, tmp_path):
+    from dataclasses import replace
+
+    from hoidap.config import VectorIndexConfig
+    from qa.engine import QAEngine
+
+    build_index([corpus], config, HashEmbedder())
+    flat = QAEngine(config, embedder=HashEmbedder())
+    small = replace(config, index_dir=tmp_path / "hnsw",
+                    vectors=VectorIndexConfig(exact_below=1, ef_search=50))
+    build_index([corpus], small, HashEmbedder())
+    index = load_index(small.resolved_index_dir)
+    consistent(index)
+    assert index.manifest["dense"]["kind"] == "hnsw"
+    assert type(index.dense).__name__ == "IndexHNSWFlat" and index.dense.hnsw.efSearch == 50
+    assert load_index(config.resolved_index_dir).manifest["dense"] == {"kind": "flat"}
+    hnsw = QAEngine(small, embedder=HashEmbedder())
+    for q in ("Tỷ lệ hộ nghèo của huyện?", "tổng thu ngân sách 452,2 tỷ đồng"):
+        a = [p.chunk_id for p in flat.search(q, k=3, mode="dense")]
+        b = [p.chunk_id for p in hnsw.search(q, k=3, mode="dense")]
+        assert a == b  # a tiny graph is searched exhaustively
