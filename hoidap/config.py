@@ -128,6 +128,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     embed_batch_size: int = 16
     embed_backend: str = "auto"  # "auto", "bf16", "fp32"  (HOIDAP_EMBED_BACKEND; index/embedder)
+    query_backend: str = "auto"  # "auto", "onnx", "torch"  (HOIDAP_QUERY_BACKEND)
     max_question_chars: int = 2000
     max_k: int = 50
     engine: str = "local"  # "local" (FAISS + BM25 folder) or "milvus"  (HOIDAP_ENGINE)
@@ -157,7 +158,8 @@ class Config:
         """Defaults, then environment, then explicit overrides."""
         overrides.setdefault("limits", limits_from_env())
         for name, var in (("engine", "HOIDAP_ENGINE"), ("milvus_uri", "HOIDAP_MILVUS_URI"),
-                          ("embed_backend", "HOIDAP_EMBED_BACKEND")):
+                          ("embed_backend", "HOIDAP_EMBED_BACKEND"),
+                          ("query_backend", "HOIDAP_QUERY_BACKEND")):
             value = overrides.pop(name, None) or os.environ.get(var, "").strip()
             if value:
                 overrides[name] = value

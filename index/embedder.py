@@ -12,7 +12,9 @@ multiply natively (about 3x the chunks/s of fp32, cosine to fp32 >= 0.998; docs/
 ``auto`` picks ``bf16`` on such CPUs and ``fp32`` elsewhere, and falls back to ``fp32`` when the
 bf16 copy disagrees with fp32 on a probe or fails to run. The copy is made on the first bulk
 call (at least ``BULK_MIN`` passages, as when indexing), so a process that only answers
-questions never pays for it; questions and small calls (the reader's sentences) use fp32.
+questions never pays for it; questions and small calls (the reader's sentences) use fp32:
+ONNX Runtime (``index/onnxembed.py``, ``config.query_backend`` / ``HOIDAP_QUERY_BACKEND``:
+``auto``, ``onnx`` or ``torch``), so answering never imports torch, else the torch model.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,7 @@ STALE_TEMP_SECONDS = 3600.0
 
 Progress = Callable[[int, int], None]
 BACKENDS = ("auto", "bf16", "fp32")
+QUERY_BACKENDS = ("auto", "onnx", "torch")
 BULK_MIN = 64  # passages in one call from which the bulk (bf16) backend is used
 BF16_MIN_COSINE = 0.99  # a bf16 model must agree this well with fp32 on the probe texts
 _PROBE = ("Năm 2025, tốc độ tăng trưởng kinh tế của huyện đạt 3,5%.",
@@ -226,6 +230,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._bulk: Any = None  # the model passages go through (a bf16 copy or the fp32 one)
+        self._light: Any = None  # OnnxEncoder, False (unavailable) or None (not tried yet)
         self._backend = ""
 
     @property
@@ -236,13 +241,13 @@ class Embedder:
 
     def _bulk_model(self) -> Any:
         """The model for passage batches: made once, the first time it is needed."""
-        self.warm_up()
+        model = self._torch_model()
         with self._lock:
             if self._bulk is None:
                 wanted = choose_backend(self._config.embed_backend, cpu_flags())
-                copy = _bf16_copy(self._model) if wanted == "bf16" else None
+                copy = _bf16_copy(model) if wanted == "bf16" else None
                 self._bulk, self._backend = (copy, "bf16") if copy is not None else \
-                    (self._model, "fp32")
+                    (model, "fp32")
             return self._bulk
 
     @property
@@ -253,14 +258,47 @@ class Embedder:
     @property
     def model(self) -> Any:
         """The loaded ``SentenceTransformer`` (loads it if needed)."""
-        self.warm_up()
-        return self._model
+        return self._torch_model()
+
+    @property
+    def light(self) -> Any:
+        """The ONNX Runtime encoder for questions and small batches, or None (torch then)."""
+        with self._lock:
+            if self._light is None:
+                self._light = self._load_light()
+            return self._light or None
 
     def warm_up(self) -> None:
-        """Convert the model if needed and load it (no-op once loaded)."""
+        """Convert the model if needed and load what questions go through (no-op once done)."""
+        if self.light is None:
+            self._torch_model()
+
+    def _torch_model(self) -> Any:
         with self._lock:
             if self._model is None:
                 self._model = self._load()
+            return self._model
+
+    def _load_light(self) -> Any:
+        """An :class:`~index.onnxembed.OnnxEncoder`, or False where it cannot be had."""
+        wanted = self._config.query_backend
+        if wanted not in QUERY_BACKENDS:
+            raise InputError(f"query backend {wanted!r} is not one of "
+                             f"{', '.join(QUERY_BACKENDS)}; set HOIDAP_QUERY_BACKEND to one")
+        if wanted == "torch":
+            return False
+        path = ensure_model(self._config)
+        _offline_env()
+        try:
+            from index.onnxembed import OnnxEncoder
+
+            return OnnxEncoder(path)
+        except Exception as exc:  # noqa: BLE001 - auto falls back to torch
+            if wanted == "onnx":
+                raise ModelError(f"ONNX query encoder unavailable: {exc}; set "
+                                 "HOIDAP_QUERY_BACKEND=torch") from exc
+            log.warning("ONNX query encoder unavailable (%s); using torch", exc)
+            return False
 
     def _load(self) -> Any:
         path = ensure_model(self._config)
@@ -317,12 +355,17 @@ class Embedder:
         out = np.zeros((len(items), EMBED_DIM), dtype=np.float32)
         if not items:
             return out
-        bulk = kind == "document" and len(items) >= BULK_MIN
-        model = self._bulk_model() if bulk else self.model
+        if kind == "document" and len(items) >= BULK_MIN:
+            self.light  # noqa: B018 - export the ONNX model now, while torch is loaded anyway
+            run = partial(_run, self._bulk_model())
+        elif self.light is not None:
+            run = partial(_run_light, self.light)
+        else:
+            run = partial(_run, self._torch_model())
         order = length_order(items)
         for start in range(0, len(items), size):
             idx = order[start : start + size]
-            out[idx] = _run(model, [items[i] for i in idx], kind, size)
+            out[idx] = run([items[i] for i in idx], kind, size)
             if progress is not None:
                 progress(min(start + size, len(items)), len(items))
         return out
@@ -334,6 +377,11 @@ def _run(model: Any, texts: list[str], kind: str, batch_size: int) -> np.ndarray
     vectors = encode(texts, batch_size=batch_size, convert_to_tensor=True,
                      normalize_embeddings=False, show_progress_bar=False)
     return unit_rows(vectors.float().numpy())
+
+
+def _run_light(encoder: Any, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
+    """:func:`_run` through the ONNX Runtime encoder."""
+    return encoder.encode(texts, kind)
 
 
 def _bf16_copy(model: Any) -> Any | None:

@@ -185,6 +185,20 @@ def test_backend_from_env(monkeypatch) -> None:
     assert Config.from_env().embed_backend == "auto"
 
 
+def test_mean_pool_ignores_padding() -> None:
+    from index.onnxembed import mean_pool
+
+    hidden = np.array([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]], dtype=np.float32)
+    out = mean_pool(hidden, np.array([[1, 1, 0]]))
+    np.testing.assert_allclose(out, [[2 ** -0.5, 2 ** -0.5]], rtol=1e-6)
+
+
+def test_bad_query_backend_is_refused(tmp_path: Path) -> None:
+    emb = Embedder(Config(home=tmp_path, query_backend="gpu"))
+    with pytest.raises(InputError, match="HOIDAP_QUERY_BACKEND"):
+        emb.warm_up()
+
+
 def test_unit_rows() -> None:
     out = unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float64))
     assert out.dtype == np.float32
@@ -315,3 +329,35 @@ def test_repeated_queries_come_from_the_cache(embedder):
         del embedder._encode
     assert np.allclose(again[0], first[0])
     assert len(calls) == 1 and calls[0][0] == ["câu hỏi mới ở xã"]
+
+
+@pytest.mark.model
+def test_onnx_encoder_matches_torch(fp32_embedder: Embedder) -> None:
+    """Questions and small batches go through ONNX Runtime, and agree with the torch model."""
+    light = Embedder(Config.from_env(query_backend="onnx"))
+    assert light.light is not None and light._model is None  # torch never loaded
+    for encode in ("encode_queries", "encode_passages"):
+        ours = getattr(light, encode)(SENTENCES, batch_size=3)
+        ref = getattr(fp32_embedder, encode)(SENTENCES)
+        assert (ours * ref).sum(axis=1).min() >= 0.9999
+    assert light._model is None
+    tok = fp32_embedder.model.tokenizer
+    for text in SENTENCES:
+        nfc = unicodedata.normalize("NFC", text)
+        assert light.light.tokenizer.encode("query: " + nfc).ids == tok("query: " + nfc)[
+            "input_ids"]
+
+
+@pytest.mark.model
+def test_onnx_failure_falls_back_to_torch_or_says_so(monkeypatch) -> None:
+    from index import onnxembed
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no onnxruntime here")
+
+    monkeypatch.setattr(onnxembed, "OnnxEncoder", broken)
+    auto = Embedder(Config.from_env())
+    assert auto.light is None
+    assert auto.encode_queries(["ở đâu?"]).shape == (1, 384) and auto._model is not None
+    with pytest.raises(ModelError, match="HOIDAP_QUERY_BACKEND=torch"):
+        Embedder(Config.from_env(query_backend="onnx")).warm_up()
