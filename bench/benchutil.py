@@ -49,7 +49,8 @@ def save(name: str, obj: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {"machine": machine(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **obj}
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str),
+                    encoding="utf-8")
     return path
 
 
