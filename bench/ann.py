@@ -4,8 +4,9 @@
 
 Starts from a prebuilt index (``bench/scale.py --keep``: 20k VNTC articles, ~110k chunks, real
 vectors) and tops it up to ``--target`` chunks with the articles that index does not hold,
-chunked smaller (600 characters) so the rest of the corpus reaches the target. The extra
-vectors are embedded once (passage backend of this machine) and cached in ``--cache``.
+chunked smaller (600 characters), then, if still short, the held articles chunked again at
+400 characters. The extra vectors are embedded once (passage backend of this machine) and
+cached in ``--cache``.
 Queries are real questions (XQuAD-vi) and sentences taken from the articles.
 
 Reports, for exact (flat) search and HNSW at several ``efSearch``: recall@10 against exact,
@@ -28,7 +29,7 @@ from benchutil import SHARED, save, table
 from scale import CORPUS, article_documents, make_queries
 
 from hoidap.config import ChunkingConfig, Config, VectorIndexConfig
-from index.bm25 import BM25Pair, exact_tokens, folded_tokens
+from index.bm25 import BM25Pair
 from index.build import chunk_all
 from index.chunking import embedding_text
 from index.embedder import Embedder
@@ -36,50 +37,61 @@ from index.store import dense_spec, load_index, make_dense
 from qa.evaluate import percentile
 from qa.fusion import top_k
 
-EF_SEARCH = (32, 64, 128, 256)
+EF_SEARCH = (128, 256, 512, 1024)
 
 
-def extra_documents(held: set[str], needed_chunks: int, config: Config) -> list[str]:
-    """Embedded texts of corpus articles not in ``held``, until ``needed_chunks`` are reached."""
+def corpus_texts(keep, max_chars: int, needed: int) -> list[str]:
+    """Embedded texts of the corpus articles for which ``keep(id)`` holds, chunked at
+    ``max_chars``, until ``needed`` are reached."""
+    config = replace(Config.from_env(), chunking=ChunkingConfig(max_chars=max_chars))
     texts: list[str] = []
+    batch: list[dict] = []
     with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
-        batch: list[dict] = []
         for line in fh:
+            if len(texts) >= needed:
+                break
             art = json.loads(line)
-            if art["id"] not in held:
+            if keep(art["id"]):
                 batch.append(art)
             if len(batch) == 500:
                 texts += chunk_all(article_documents(batch), config)[1]
                 batch = []
-                if len(texts) >= needed_chunks:
-                    break
-        if batch and len(texts) < needed_chunks:
-            texts += chunk_all(article_documents(batch), config)[1]
-    return texts[:needed_chunks]
+    if batch and len(texts) < needed:
+        texts += chunk_all(article_documents(batch), config)[1]
+    return texts[:needed]
+
+
+def cached_vectors(embedder: Embedder, texts: list[str], path: Path) -> np.ndarray:
+    """Passage vectors of ``texts``, embedded once and kept in ``path``."""
+    if path.is_file():
+        return np.load(path)
+    t0 = time.perf_counter()
+    vectors = embedder.encode_passages(texts)
+    print(f"embedded {len(texts)} extra chunks in {time.perf_counter() - t0:.0f} s", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
 
 
 def vectors_and_texts(args: argparse.Namespace, embedder: Embedder
                       ) -> tuple[np.ndarray, list[str], list]:
-    """The index's vectors and texts, topped up to ``args.target`` (extra vectors cached)."""
+    """The index's vectors and texts, topped up to ``args.target``: first the articles the
+    index does not hold (600-character chunks), then, if still short, the held articles
+    chunked again at 400 characters (different texts). Extra vectors are cached."""
     index = load_index(args.index)
     held = {d.source for d in index.documents.values()}
     texts = [embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
-    need = max(0, args.target - len(texts))
-    config = replace(Config.from_env(), chunking=ChunkingConfig(max_chars=600))
-    extra = extra_documents(held, need, config) if need else []
-    cache = args.cache / f"extra-{len(extra)}.npy"
-    if cache.is_file():
-        extra_vecs = np.load(cache)
-    else:
-        t0 = time.perf_counter()
-        extra_vecs = embedder.encode_passages(extra)
-        print(f"embedded {len(extra)} extra chunks in {time.perf_counter() - t0:.0f} s",
-              flush=True)
-        args.cache.mkdir(parents=True, exist_ok=True)
-        np.save(cache, extra_vecs)
-    vecs = np.concatenate([np.asarray(index.embeddings, np.float32), extra_vecs])
+    parts = [np.asarray(index.embeddings, np.float32)]
+    for keep, max_chars in ((lambda i: i not in held, 600), (lambda i: i in held, 400)):
+        need = args.target - len(texts)
+        if need <= 0:
+            break
+        extra = corpus_texts(keep, max_chars, need)
+        parts.append(cached_vectors(embedder, extra,
+                                    args.cache / f"extra-{max_chars}-{len(extra)}.npy"))
+        texts += extra
     docs = list(index.documents.values())
-    return np.ascontiguousarray(vecs), texts + extra, docs
+    return np.ascontiguousarray(np.concatenate(parts)), texts, docs
 
 
 def questions(n: int) -> list[str]:
@@ -127,33 +139,18 @@ def bench_vectors(vecs: np.ndarray, queries: np.ndarray) -> list[dict]:
     return rows
 
 
-def _bm25s_scores(bm25: BM25Pair, query: str) -> np.ndarray:
-    """The same exact + folded sum through bm25s's own ``get_scores`` (before: np.add.at)."""
-    out = np.zeros(bm25.size, dtype=np.float32)
-    for model, toks in ((bm25.exact, exact_tokens(query)), (bm25.folded, folded_tokens(query))):
-        toks = [t for t in toks if t in model.vocab_dict]
-        if toks:
-            out += model.get_scores(toks)
-    return out
-
-
 def bench_bm25(texts: list[str], queries: list[str]) -> dict:
-    """Build time and per-query latency of hoidap's BM25 pair (scores + top 50), and of the
-    same scores through bm25s's ``get_scores`` (what hoidap used before), same queries."""
+    """Build time and per-query latency of hoidap's BM25 pair (exact + folded, top 50)."""
     t0 = time.perf_counter()
     bm25 = BM25Pair.build(texts)
     build_s = time.perf_counter() - t0
-    result: dict = {"build_s": round(build_s, 1), "queries": len(queries)}
-    for name, scores in (("bm25s get_scores", lambda q: _bm25s_scores(bm25, q)),
-                         ("hoidap posting_sum", bm25.scores)):
-        times = []
-        for q in queries:
-            t0 = time.perf_counter()
-            top_k(scores(q), 50, None)
-            times.append((time.perf_counter() - t0) * 1000)
-        result[name] = {"p50": round(percentile(times, 50), 2),
-                        "p95": round(percentile(times, 95), 2)}
-    return result
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        top_k(bm25.scores(q), 50, None)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"build_s": round(build_s, 1), "p50": round(percentile(times, 50), 2),
+            "p95": round(percentile(times, 95), 2), "queries": len(queries)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,9 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 [[len(vecs), r["index"], r["recall@10"], r["ms"]["p50"], r["ms"]["p95"],
                   r["build_s"]] for r in rows]))
     print()
-    print(table(["chunks", "BM25 scoring", "build s", "p50 ms", "p95 ms", "queries"],
-                [[len(texts), name, bm25["build_s"], bm25[name]["p50"], bm25[name]["p95"],
-                  bm25["queries"]] for name in ("bm25s get_scores", "hoidap posting_sum")]))
+    print(table(["chunks", "BM25 build s", "p50 ms", "p95 ms", "queries"],
+                [[len(texts), bm25["build_s"], bm25["p50"], bm25["p95"], bm25["queries"]]]))
     result = {"chunks": len(texts), "queries": len(qs), "vectors": rows, "bm25": bm25}
     print(f"\nwritten {save('ann', result)}")
     return 0

@@ -38,27 +38,10 @@ def _build(corpus: list[list[str]]):
     return model
 
 
-def posting_sum(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
-                token_ids: Sequence[int], n: int) -> np.ndarray:
-    """Sum over ``token_ids`` of their rows' precomputed BM25 weights (CSC postings).
-
-    Token ``t``'s postings are ``indices[indptr[t]:indptr[t+1]]`` with weights from ``data``;
-    a token repeated in the query counts again, as in bm25s. Each posting list holds a row at
-    most once, so plain fancy-index addition is exact (and far faster than ``np.add.at``).
-    """
-    scores = np.zeros(n, dtype=np.float32)
-    for t in token_ids:
-        start, end = int(indptr[t]), int(indptr[t + 1])
-        scores[indices[start:end]] += data[start:end]
-    return scores
-
-
 def _scores(model, size: int, query: list[str]) -> np.ndarray:
     if size == 0 or not query:
         return np.zeros(size, dtype=np.float32)
-    ids = [model.vocab_dict[t] for t in query if t in model.vocab_dict]
-    matrix = model.scores
-    return posting_sum(matrix["data"], matrix["indices"], matrix["indptr"], ids, size)
+    return np.asarray(model.get_scores(query), dtype=np.float32)
 
 
 class BM25Pair:
