@@ -126,14 +126,15 @@ def _discard(folder: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _install(staging: Path, dest: Path, src: Path) -> None:
-    """Move the finished ``staging`` folder to ``dest`` unless a complete one won the race."""
-    if dest.exists() and not is_complete(dest, src):
+def install_folder(staging: Path, dest: Path, complete: Callable[[Path], bool]) -> None:
+    """Move the finished ``staging`` folder to ``dest`` unless a complete one won the race
+    (an incomplete or outdated ``dest`` is first moved out of the way atomically)."""
+    if dest.exists() and not complete(dest):
         _discard(dest)
     try:
         os.replace(staging, dest)
     except OSError:
-        if not is_complete(dest, src):
+        if not complete(dest):
             raise
 
 
@@ -158,7 +159,7 @@ def ensure_model(config: Config) -> Path:
         with _quiet_progress():
             write_st_model(src, staging)
         (staging / MARKER).write_text(json.dumps(_marker_for(src)), encoding="utf-8")
-        _install(staging, dest, src)
+        install_folder(staging, dest, lambda folder: is_complete(folder, src))
     except ModelError:
         raise
     except Exception as exc:

@@ -95,6 +95,8 @@ def _export_to(model_dir: Path, folder: Path) -> None:
 
 def ensure_onnx(model_dir: Path) -> Path:
     """Export the model in ``model_dir`` to ONNX once; return the ``.onnx`` file."""
+    from index.embedder import install_folder
+
     dest = onnx_folder(model_dir)
     if is_exported(model_dir):
         return dest / ONNX_FILE
@@ -102,13 +104,7 @@ def ensure_onnx(model_dir: Path) -> Path:
     try:
         _export_to(model_dir, staging)
         (staging / ONNX_MARKER).write_text(json.dumps(_marker(model_dir)), encoding="utf-8")
-        if dest.exists() and not is_exported(model_dir):
-            shutil.rmtree(dest, ignore_errors=True)
-        try:
-            os.replace(staging, dest)
-        except OSError:
-            if not is_exported(model_dir):  # nobody else finished one either
-                raise
+        install_folder(staging, dest, lambda _: is_exported(model_dir))
     except Exception as exc:
         raise ModelError(f"exporting {model_dir} to ONNX failed: {exc}; check free disk "
                          f"space, or set HOIDAP_QUERY_BACKEND=torch") from exc

@@ -361,3 +361,22 @@ def test_onnx_failure_falls_back_to_torch_or_says_so(monkeypatch) -> None:
     assert auto.encode_queries(["ở đâu?"]).shape == (1, 384) and auto._model is not None
     with pytest.raises(ModelError, match="HOIDAP_QUERY_BACKEND=torch"):
         Embedder(Config.from_env(query_backend="onnx")).warm_up()
+
+
+def test_install_folder_replaces_only_incomplete(tmp_path: Path) -> None:
+    from index.embedder import install_folder
+
+    def staged(text: str) -> Path:
+        folder = tmp_path / f"stage-{text}"
+        folder.mkdir()
+        (folder / "f").write_text(text)
+        return folder
+
+    dest = tmp_path / "dest"
+    complete = lambda folder: (folder / "f").read_text() != "broken"  # noqa: E731
+    install_folder(staged("one"), dest, complete)
+    assert (dest / "f").read_text() == "one"
+    (dest / "f").write_text("broken")
+    install_folder(staged("two"), dest, complete)
+    assert (dest / "f").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest"]
