@@ -121,9 +121,13 @@ def cmd_index_info(args: argparse.Namespace, config: Config) -> int:
         _print_json({"path": str(current_version(config.resolved_index_dir)), **manifest})
     else:
         counts = manifest["counts"]
+        dense = manifest.get("dense", {"kind": "flat"})
+        vectors = "exact (flat)" if dense["kind"] == "flat" else \
+            f"HNSW (M {dense['m']}, efSearch {dense['ef_search']})"
         print(f"index {config.resolved_index_dir}: format {manifest['format_version']}, "
               f"model {manifest['model_id']} (dim {manifest['dim']}), "
-              f"{counts['documents']} documents, {counts['chunks']} chunks")
+              f"{counts['documents']} documents, {counts['chunks']} chunks, "
+              f"vectors {vectors}")
     return 0
 
 

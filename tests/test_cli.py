@@ -79,3 +79,12 @@ def test_questions_file_errors(capsys, built, tmp_path):
     bad.write_text('{"question": "hộ nghèo?"}\nnot json\n', encoding="utf-8")
     rc, _, err = run(capsys, "ask", "--questions", str(bad), "--index", str(idx), "--json")
     assert rc == 2 and "line 2" in err
+
+
+def test_index_info_names_the_vector_index(capsys, built):
+    docs, idx = built
+    run(capsys, "index", "build", str(docs), "--index", str(idx))
+    rc, out, _ = run(capsys, "index", "info", "--index", str(idx))
+    assert rc == 0 and "1 documents" in out and out.rstrip().endswith("vectors exact (flat)")
+    rc, out, _ = run(capsys, "index", "info", "--index", str(idx), "--json")
+    assert json.loads(out)["dense"] == {"kind": "flat"}
