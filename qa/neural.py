@@ -229,7 +229,7 @@ def make_heads(hidden: int) -> Any:
         def forward(self, h: torch.Tensor, mask: torch.Tensor):
             logits = self.span(h)
             start, end = logits[..., 0], logits[..., 1]
-            neg = torch.finfo(h.dtype).min
+            neg = torch.finfo(logits.dtype).min
             start = start.masked_fill(mask == 0, neg)
             end = end.masked_fill(mask == 0, neg)
             has = self.na_out(torch.tanh(self.na_dense(h[:, 0]))).squeeze(-1)

