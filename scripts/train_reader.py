@@ -41,7 +41,6 @@ TRAIN_FILES = ("train/uit_train_reg.json", "train/uit_train_wiki.json",
                "train/zalo2019_squad_v2.json")
 XQUAD = "xquad.vi.json"
 PROMOTE_F1, PROMOTE_EM = 0.60, 0.40  # XQuAD-vi gold-paragraph bar for reader.kind="auto"
-BF16 = False  # set from --bf16
 
 
 @dataclass
@@ -163,7 +162,7 @@ def pad(seqs: list[tuple[int, ...]], pad_id: int) -> tuple[torch.Tensor, torch.T
 
 @torch.inference_mode()
 def cache_states(encoder, seqs: list[tuple[int, ...]], first: int, pad_id: int,
-                 batch: int = 32) -> list[torch.Tensor]:
+                 batch: int = 32, bf16: bool = False) -> list[torch.Tensor]:
     """Hidden states after the frozen layers ``[0, first)`` for every sequence (fp16)."""
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out: list[torch.Tensor] = [None] * len(seqs)  # type: ignore[list-item]
@@ -171,7 +170,7 @@ def cache_states(encoder, seqs: list[tuple[int, ...]], first: int, pad_id: int,
     for n, b in enumerate(range(0, len(order), batch)):
         idx = order[b:b + batch]
         ids, mask = pad([seqs[i] for i in idx], pad_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             h = encoder.embeddings(input_ids=ids)
             h = neural.run_layers(encoder.encoder.layer[:first], h, mask)
         for j, i in enumerate(idx):
@@ -190,13 +189,13 @@ def cached_states(args, encoder, seqs: list[tuple[int, ...]], pad_id: int
 
     first = args.first_trained_layer
     if args.cache_dir is None:
-        return cache_states(encoder, seqs, first, pad_id)
-    key = hashlib.sha256(json.dumps([first, seqs]).encode()).hexdigest()[:16]
+        return cache_states(encoder, seqs, first, pad_id, bf16=args.bf16)
+    key = hashlib.sha256(json.dumps([first, args.bf16, seqs]).encode()).hexdigest()[:16]
     path = Path(args.cache_dir) / f"states-{key}.safetensors"
     if path.is_file():
         loaded = load_file(str(path))
         return [loaded[f"t{i}"] for i in range(len(seqs))]
-    states = cache_states(encoder, seqs, first, pad_id)
+    states = cache_states(encoder, seqs, first, pad_id, bf16=args.bf16)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({f"t{i}": s for i, s in enumerate(states)}, str(path))
     return states
@@ -420,8 +419,6 @@ def prepare(args, tok, rng):
 
 def train(args) -> dict:
     """Everything up to the export; returns the manifest."""
-    global BF16
-    BF16 = args.bf16
     t_start = time.time()
     rng = seed_all(args.seed)
     torch.set_num_threads(args.threads)
@@ -480,7 +477,7 @@ def fit(args, layers, heads, examples, states, dev: DevSet, rng, first: int):
         for n, idx in enumerate(length_batches(lengths, args.batch_size, rng)):
             h, mask, match = batch_states([states[i] for i in idx],
                                           [examples[i].match for i in idx])
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 start, end, has = top(layers, heads, h, mask, match)
             loss = loss_fn(start.float(), end.float(), has.float(),
                            [examples[i] for i in idx])
