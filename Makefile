@@ -28,8 +28,8 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
-train-reader: setup  # CPU, ~25-30 min on 2 cores; writes qa/models/reader/
-	$(PY) scripts/train_reader.py
+train-reader: setup  # CPU: ~90 min training + ~15 min evaluation on 2 cores; writes qa/models/reader/
+	$(PY) scripts/train_reader.py --resume  # checkpoints in ~/.cache/hoidap/train/ (docs/reader.md)
 
 test-milvus: setup  # the engine suite against a real Milvus as well (docs/scaling.md)
 	test -n "$(HOIDAP_TEST_MILVUS_URI)" || (echo "set HOIDAP_TEST_MILVUS_URI=http://HOST:19530"; exit 2)

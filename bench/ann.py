@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path, required=True, help="prebuilt index to start from")
     ap.add_argument("--target", type=int, default=200_000, help="chunks to reach")
-    ap.add_argument("--cache", type=Path, default=Path("/work/bench-data/ann"))
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/hoidap/bench/ann")
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args(argv)
     embedder = Embedder(Config.from_env())

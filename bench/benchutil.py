@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 RESULTS = ROOT / "bench" / "results"
 
 sys.path.insert(0, str(ROOT))  # run as `python bench/x.py` from anywhere
+
+from hoidap.config import shared_dir  # noqa: E402
+
+SHARED = shared_dir()
 
 
 def machine() -> dict[str, object]:

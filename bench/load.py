@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS_QA = ROOT.parent / "shared" / "eval" / "seeds_qa.jsonl"
+SHARED = Path(os.environ.get("HOIDAP_SHARED") or ROOT.parent / "shared")
+SEEDS_QA = SHARED / "eval" / "seeds_qa.jsonl"
 HOST = "127.0.0.1"  # never anything else
 FALLBACK_QUESTIONS = [
     "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt bao nhiêu?",

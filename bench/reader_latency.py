@@ -1,4 +1,4 @@
-"""Reader latency per question over the top-5 retrieved passages: neural (fp32, int8), heuristic.
+"""Reader latency per question over the top-5 retrieved passages: neural (ORT, torch), heuristic.
 
     .venv/bin/python bench/reader_latency.py [--index DIR] [--questions FILE] [--repeat N]
 
@@ -31,8 +31,8 @@ def _readers(config: Config, engine: QAEngine) -> dict[str, object]:
     from qa.reader import HeuristicReader
 
     emb = engine.embedder
-    return {"neural fp32": NeuralReader(config).load(),
-            "neural int8": NeuralReader(config, quantize=True).load(),
+    return {"neural onnx": NeuralReader(replace(config, query_backend="onnx")).load(),
+            "neural torch": NeuralReader(replace(config, query_backend="torch")).load(),
             "heuristic": HeuristicReader(embed_queries=emb.encode_queries,
                                          embed_passages=emb.encode_passages)}
 
@@ -59,7 +59,7 @@ def run(index: Path, questions: list[str], repeat: int) -> dict[str, dict]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--index", type=Path, default=Path("/tmp/idx_seeds"))
+    p.add_argument("--index", type=Path, default=Config.from_env().resolved_index_dir)
     p.add_argument("--questions", type=Path, default=SHARED / "eval" / "seeds_qa.jsonl")
     p.add_argument("--repeat", type=int, default=2)
     args = p.parse_args()

@@ -60,7 +60,8 @@ class ReaderConfig:
     max_answers: int = 3
     passages: int = 5  # passages the reader looks at
     kind: str = "auto"  # "auto" (neural when its weights are installed), "neural", "heuristic"
-    neural_no_answer_threshold: float = 0.6  # tuned on the reader's dev split (its manifest)
+    neural_no_answer_threshold: float | None = None  # None: the trained reader's calibrated one
+    neural_rank_decay: float = 0.3  # prior exp(-decay * rank) on the passage's retrieval rank
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,10 @@ class Config:
             if value:
                 overrides[name] = value
         return replace(cls(), **overrides)  # type: ignore[arg-type]
+
+
+def shared_dir() -> Path:
+    """The project's shared data folder: ``$HOIDAP_SHARED``, else ``../shared`` beside the
+    repository (where CI puts it). Evaluation and training data only; never product data."""
+    env = os.environ.get("HOIDAP_SHARED", "").strip()
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"

@@ -54,7 +54,7 @@ _PROBE = ("Năm 2025, tốc độ tăng trưởng kinh tế của huyện đạt
 log = logging.getLogger(__name__)
 
 
-def _offline_env() -> None:
+def offline_env() -> None:
     """Forbid hub access before transformers / sentence-transformers are imported."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -152,7 +152,7 @@ def ensure_model(config: Config) -> Path:
         raise ModelError(f"cannot create {dest.parent}: {exc}; set HOIDAP_HOME to a "
                          "writable folder") from exc
     try:
-        _offline_env()
+        offline_env()
         from index.e5convert import write_st_model
 
         os.chmod(staging, 0o755)  # mkdtemp makes it private; the final folder need not be
@@ -289,7 +289,7 @@ class Embedder:
         if wanted == "torch":
             return False
         path = ensure_model(self._config)
-        _offline_env()
+        offline_env()
         try:
             from index.onnxembed import OnnxEncoder
 
@@ -303,7 +303,7 @@ class Embedder:
 
     def _load(self) -> Any:
         path = ensure_model(self._config)
-        _offline_env()
+        offline_env()
         try:
             import torch
             from sentence_transformers import SentenceTransformer

@@ -77,8 +77,11 @@ class QAEngine:
     def no_answer_threshold(self) -> float:
         """The refusal threshold of the active reader."""
         cfg = self.config.reader
-        neural = getattr(self.reader, "kind", "") == "neural"
-        return cfg.neural_no_answer_threshold if neural else cfg.no_answer_threshold
+        if getattr(self.reader, "kind", "") != "neural":
+            return cfg.no_answer_threshold
+        if cfg.neural_no_answer_threshold is not None:
+            return cfg.neural_no_answer_threshold
+        return float(self.reader.manifest["no_answer_threshold"])  # type: ignore[attr-defined]
 
     @property
     def index_dir(self) -> Path:

@@ -15,7 +15,7 @@ from hoidap.errors import InputError
 
 _LABELS = (
     ("questions", "questions"), ("answerable", "answerable"), ("unanswerable", "unanswerable"),
-    ("mode", "retrieval mode"), ("recall@1", "R@1"), ("recall@5", "R@5"),
+    ("mode", "retrieval mode"), ("reader", "reader"), ("recall@1", "R@1"), ("recall@5", "R@5"),
     ("mrr@10", "MRR@10"), ("em", "answer EM"), ("f1", "answer F1"),
     ("contains", "answer contains gold"), ("sentence_contains", "answer sentence contains gold"),
     ("passage_contains", "answer passage contains gold"),
@@ -40,6 +40,8 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="retrieval mode for R@k/MRR (answers always use hybrid)")
+    p.add_argument("--reader", choices=["auto", "neural", "heuristic"], default=None,
+                   help="which reader answers (default: config, i.e. auto)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--out", metavar="RESULTS.jsonl", help="write per-question results here")
     p.set_defaults(func=cmd_eval)
@@ -85,6 +87,8 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from qa.evaluate import build_eval_index, evaluate, load_eval_set, summarize
 
     _check_args(args, config)
+    if args.reader:
+        config = replace(config, reader=replace(config.reader, kind=args.reader))
     data = load_eval_set(Path(args.file))
     examples = data.examples[: args.limit] if args.limit else data.examples
     with ExitStack() as stack:
@@ -100,6 +104,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
             results = evaluate(engine, examples, k=args.k, mode=args.mode,
                                progress=bar.update)
     metrics = summarize(results, mode=args.mode, k=args.k)
+    metrics["reader"] = getattr(engine.reader, "kind", "heuristic")
     if args.out:
         _write_results(args.out, results)
     print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))

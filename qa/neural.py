@@ -1,13 +1,18 @@
-"""A trained extractive reader: multilingual-e5-small with fine-tuned top layers and a span head.
+"""A trained extractive reader: multilingual-e5-small fine-tuned for span extraction.
 
-The bottom layers are the converted e5 model's own (loaded from ``config.model_dir``); the top
-``n_trained`` layers, a start/end span head and a has-answer head on the first token ship in
-``qa/models/reader/reader.safetensors`` (fp16) with a ``manifest.json`` written by
-``scripts/train_reader.py``. Nothing loads at import; :class:`NeuralReader` loads on first use.
+The embeddings and bottom layers are the converted e5 model's own (loaded from
+``config.model_dir``); the layers from ``first_trained_layer`` up, a start/end span head and a
+has-answer head on the first token ship in ``qa/models/reader/reader.safetensors`` (fp16) with a
+``manifest.json`` written by ``scripts/train_reader.py`` (data, licences, hyper-parameters,
+scores, calibrated refusal threshold). Nothing loads at import; :class:`NeuralReader` loads on
+first use and runs the network through ONNX Runtime (``qa/neural_onnx.py``), so answering
+imports neither torch nor transformers.
 
 Windows are ``<s> question </s></s> passage-part </s>`` with a stride over long passages. An
-answer's score is ``sigmoid(has_answer) * sqrt(p_start * p_end)`` in [0, 1]; the engine refuses
-below ``config.reader.neural_no_answer_threshold`` (tuned on the training dev split).
+answer's score is ``sigmoid(has_answer) * sqrt(p_start * p_end)`` in [0, 1]; answers from the
+top retrieved passages are ordered by that score times a prior on the passage's retrieval rank,
+and the engine refuses when the best answer's own score is below the manifest's threshold
+(calibrated on held-out Vietnamese questions, see docs/reader.md).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,23 +79,57 @@ def match_levels(question: str, text: str) -> np.ndarray:
     return out
 
 
+def special_ids(tokenizer: Any) -> tuple[int, int, int]:
+    """``(<s>, </s>, <pad>)`` ids of a ``tokenizers.Tokenizer``."""
+    ids = [tokenizer.token_to_id(t) for t in ("<s>", "</s>", "<pad>")]
+    if None in ids:
+        raise ModelError("the reader's tokenizer lacks <s>, </s> or <pad>; delete the converted "
+                         "model folder so it is built again")
+    return ids[0], ids[1], ids[2]
+
+
+def encode_text(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """Token ids and character offsets of ``text`` (no special tokens)."""
+    enc = tokenizer.encode(text, add_special_tokens=False)
+    return list(enc.ids), [tuple(o) for o in enc.offsets]
+
+
+def window_starts(n: int, room: int, stride: int) -> list[int]:
+    """Start tokens of windows of ``room`` passage tokens overlapping by ``stride`` that cover
+    ``n`` tokens (one window when it fits)."""
+    step = max(1, room - stride)
+    starts = [0]
+    while starts[-1] + room < n:
+        starts.append(starts[-1] + step)
+    return starts
+
+
 def build_windows(tokenizer: Any, question: str, texts: Sequence[str], max_len: int,
                   stride: int) -> list[Window]:
-    """Question + passage windows (overlapping by ``stride`` tokens) for every text."""
+    """``<s> question </s></s> passage-part </s>`` windows (overlapping by ``stride`` passage
+    tokens) for every text; ``tokenizer`` is a ``tokenizers.Tokenizer``. A question longer
+    than half a window is cut to that length."""
     if not texts:
         return []
-    enc = tokenizer([question] * len(texts), list(texts), truncation="only_second",
-                    max_length=max_len, stride=stride, return_overflowing_tokens=True,
-                    return_offsets_mapping=True, padding=False)
-    levels = [match_levels(question, t) for t in texts]
+    cls, sep, _ = special_ids(tokenizer)
+    q_ids, q_offs = encode_text(tokenizer, question)
+    if len(q_ids) > max_len // 2:
+        q_ids = q_ids[:max_len // 2]
+        question = question[:q_offs[len(q_ids) - 1][1]]
+    room = max(1, max_len - len(q_ids) - 4)
+    stride = max(0, min(stride, room - 1))
+    head = (cls, *q_ids, sep, sep)
+    lead: tuple[tuple[int, int] | None, ...] = (None,) * len(head)
     windows: list[Window] = []
-    for i, ids in enumerate(enc["input_ids"]):
-        seq = enc.sequence_ids(i)
-        offs = tuple(tuple(o) if s == 1 and o[1] > o[0] else None
-                     for s, o in zip(seq, enc["offset_mapping"][i], strict=True))
-        k = int(enc["overflow_to_sample_mapping"][i])
-        match = tuple(0 if o is None else int(levels[k][o[0]:o[1]].max()) for o in offs)
-        windows.append(Window(k, tuple(ids), offs, match))
+    for k, text in enumerate(texts):
+        ids, offs = encode_text(tokenizer, text)
+        levels = match_levels(question, text)
+        for s in window_starts(len(ids), room, stride):
+            part = [(i, o) for i, o in zip(ids[s:s + room], offs[s:s + room], strict=True)]
+            p_offs = tuple(o if o[1] > o[0] else None for _, o in part)
+            match = tuple(0 if o is None else int(levels[o[0]:o[1]].max()) for o in p_offs)
+            windows.append(Window(k, (*head, *(i for i, _ in part), sep),
+                                  (*lead, *p_offs, None), (0,) * len(head) + match + (0,)))
     return windows
 
 
@@ -181,6 +221,14 @@ def decode_windows(windows: Sequence[Window], texts: Sequence[str], start: np.nd
     return sorted(out, key=lambda x: -x[3])
 
 
+def rank_with_retrieval(spans: Sequence[tuple[int, int, int, float]], decay: float
+                        ) -> list[tuple[int, int, int, float]]:
+    """Spans ``(passage_rank, start, end, score)`` ordered by ``score * exp(-decay * rank)``:
+    the reader's confidence combined with the retrieval rank of its passage. The scores
+    returned are unchanged (the prior only orders)."""
+    return sorted(spans, key=lambda x: -x[3] * math.exp(-decay * x[0]))
+
+
 def weights_available(folder: Path = MODEL_DIR) -> bool:
     """True when the trained reader's weights and manifest are installed."""
     return (folder / WEIGHTS_FILE).is_file() and (folder / MANIFEST_FILE).is_file()
@@ -263,14 +311,26 @@ def encoder_folder(model_dir: Path) -> Path:
                      "embedding model is converted again")
 
 
-def load_base(model_dir: Path) -> tuple[Any, Any]:
-    """The e5 encoder (eval mode, CPU) and its fast tokenizer."""
-    from transformers import AutoModel, AutoTokenizer
+def load_encoder(model_dir: Path) -> Any:
+    """The e5 encoder (transformers, eval mode, CPU), loaded offline."""
+    from index.embedder import offline_env
+
+    offline_env()
+    from transformers import AutoModel
 
     folder = encoder_folder(model_dir)
-    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
-    tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    return model, tok
+    return AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+
+
+def load_tokenizer(model_dir: Path) -> Any:
+    """The converted model's ``tokenizers.Tokenizer`` (what :func:`build_windows` takes)."""
+    from tokenizers import Tokenizer
+
+    path = model_dir / "tokenizer.json"
+    if not path.is_file():
+        raise ModelError(f"no tokenizer.json in {model_dir}; delete that folder so the "
+                         "embedding model is converted again")
+    return Tokenizer.from_file(str(path))
 
 
 def top_layer_prefix(index: int) -> str:
@@ -284,66 +344,53 @@ class NeuralReader:
     kind = "neural"
 
     def __init__(self, config: Config | None = None, folder: Path = MODEL_DIR,
-                 top_n: int = 3, type_rules: bool = True, threads: int | None = None,
-                 quantize: bool = False) -> None:
+                 top_n: int = 3, type_rules: bool = True, threads: int | None = None) -> None:
         self.config = config or Config.from_env()
         self.folder = folder
         self.top_n = top_n
         self.type_rules = type_rules
         self.threads = threads
-        self.quantize = quantize
-        self._parts: tuple[Any, Any, Any, dict] | None = None
+        self._parts: tuple[Any, Any, dict] | None = None
+        self._lock = threading.Lock()
 
     def load(self) -> NeuralReader:
-        """Load the base encoder, replace its top layers, load the heads (no-op once done)."""
-        if self._parts is None:
-            self._parts = self._load()
+        """Load the tokenizer and the network (ONNX Runtime, or torch as a fallback); no-op
+        once done."""
+        with self._lock:
+            if self._parts is None:
+                self._parts = self._load()
         return self
 
-    def _load(self) -> tuple[Any, Any, Any, dict]:
-        import os
-
-        import torch
-        from safetensors.torch import load_file
-
-        from index.embedder import _offline_env, ensure_model
+    def _load(self) -> tuple[Any, Any, dict]:
+        from index.embedder import ensure_model
 
         if not weights_available(self.folder):
             raise ModelError(f"no trained reader in {self.folder}; run `make train-reader`")
         manifest = read_manifest(self.folder)
-        _offline_env()
-        torch.set_num_threads(self.threads or max(1, os.cpu_count() or 1))
-        encoder, tok = load_base(ensure_model(self.config))
-        state = load_file(str(self.folder / WEIGHTS_FILE))
-        first = int(manifest["first_trained_layer"])
-        n = encoder.config.num_hidden_layers
-        for i in range(first, n):
-            prefix = top_layer_prefix(i)
-            sub = {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
-            encoder.encoder.layer[i].load_state_dict(sub, strict=True)
-        heads = make_heads(encoder.config.hidden_size)
-        heads.load_state_dict({k[6:]: v.float() for k, v in state.items()
-                               if k.startswith("heads.")}, strict=True)
-        heads.eval()
-        if self.quantize:  # int8 dynamic quantisation of every Linear layer
-            from torch.ao.quantization import quantize_dynamic
+        model_dir = ensure_model(self.config)
+        return load_tokenizer(model_dir), self._network(model_dir, manifest), manifest
 
-            encoder = quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
-        return encoder, tok, heads, manifest
+    def _network(self, model_dir: Path, manifest: dict) -> Any:
+        """ONNX Runtime for ``query_backend`` auto/onnx (auto falls back to torch)."""
+        from qa import neural_onnx
 
-    def _forward(self, ids: Any, mask: Any, match: Any) -> tuple[Any, Any, Any]:
-        """Frozen layers, question-match feature, trained layers, heads."""
-        encoder, _, heads, manifest = self._parts  # type: ignore[misc]
-        first = int(manifest["first_trained_layer"])
-        layers = encoder.encoder.layer
-        hidden = run_layers(layers[:first], encoder.embeddings(input_ids=ids), mask)
-        hidden = run_layers(layers[first:], heads.inject(hidden, match), mask)
-        return heads(hidden, mask)
+        wanted = self.config.query_backend
+        if wanted not in ("auto", "onnx", "torch"):
+            raise ModelError(f"query backend {wanted!r} is not one of auto, onnx, torch; set "
+                             "HOIDAP_QUERY_BACKEND to one of them")
+        if wanted != "torch":
+            try:
+                path = neural_onnx.ensure_reader_onnx(model_dir, self.folder, manifest)
+                return neural_onnx.OnnxReaderModel(path, self.threads)
+            except ModelError:
+                if wanted == "onnx":
+                    raise
+        return neural_onnx.TorchReaderModel(model_dir, self.folder, manifest, self.threads)
 
     @property
     def manifest(self) -> dict:
         """The loaded manifest."""
-        return self.load()._parts[3]  # type: ignore[index]
+        return self.load()._parts[2]  # type: ignore[index]
 
     def predict(self, question: str, texts: Sequence[str]
                 ) -> list[tuple[int, int, int, float]]:
@@ -352,8 +399,8 @@ class NeuralReader:
 
     def predict_many(self, pairs: Sequence[tuple[str, Sequence[str]]], batch: int = 16
                      ) -> list[list[tuple[int, int, int, float]]]:
-        """:meth:`predict` for many questions, windows batched by length (for evaluation)."""
-        _, tok, _, manifest = self.load()._parts  # type: ignore[misc]
+        """:meth:`predict` for many questions, windows batched by length."""
+        tok, _, manifest = self.load()._parts  # type: ignore[misc]
         per_q = [build_windows(tok, q, texts, int(manifest["max_len"]), int(manifest["stride"]))
                  for q, texts in pairs]
         flat = [w for ws in per_q for w in ws]
@@ -374,26 +421,24 @@ class NeuralReader:
     def _logits(self, windows: Sequence[Window], batch: int
                 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """Per window: start and end logits (window length) and the has-answer logit."""
-        import torch
-
-        encoder, tok, heads, _ = self._parts  # type: ignore[misc]
+        tok, network, _ = self._parts  # type: ignore[misc]
+        pad = special_ids(tok)[2]
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         out: list[tuple[np.ndarray, np.ndarray, float]] = [None] * len(windows)  # type: ignore
         for b in range(0, len(order), batch):
             idx = order[b:b + batch]
             width = max(len(windows[i].input_ids) for i in idx)
-            ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            match = torch.zeros((len(idx), width), dtype=torch.long)
+            ids = np.full((len(idx), width), pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            match = np.zeros((len(idx), width), dtype=np.int64)
             for j, i in enumerate(idx):
                 n = len(windows[i].input_ids)
-                ids[j, :n], mask[j, :n] = torch.tensor(windows[i].input_ids), 1
-                match[j, :n] = torch.tensor(windows[i].match)
-            with torch.inference_mode():
-                start, end, has = self._forward(ids, mask, match)
+                ids[j, :n], mask[j, :n] = windows[i].input_ids, 1
+                match[j, :n] = windows[i].match
+            start, end, has = network.logits(ids, mask, match)
             for j, i in enumerate(idx):
                 n = len(windows[i].input_ids)
-                out[i] = (start[j, :n].numpy(), end[j, :n].numpy(), float(has[j]))
+                out[i] = (start[j, :n], end[j, :n], float(has[j]))
         return out
 
     def read(self, question: str, passages: Sequence[Passage],
@@ -409,11 +454,13 @@ class NeuralReader:
     def answers(self, question: str, spans: Sequence[tuple[int, int, int, float]],
                 passages: Sequence[Passage], documents: Mapping[str, Document]
                 ) -> list[Answer]:
-        """Type-rule rescoring, then non-overlapping validated answers (at most ``top_n``)."""
+        """Type-rule rescoring, the retrieval-rank prior, then non-overlapping validated
+        answers (at most ``top_n``), ordered by the combined score; each answer's ``score``
+        is the reader's own (what the refusal threshold is calibrated on)."""
         qtype = classify(question).qtype if self.type_rules else ""
-        rescored = sorted(((i, a, b, s * type_factor(qtype, passages[i].text[a:b]))
-                           for i, a, b, s in spans), key=lambda x: -x[3])
-        return self._answers(rescored, passages, documents)
+        own = [(i, a, b, s * type_factor(qtype, passages[i].text[a:b])) for i, a, b, s in spans]
+        ranked = rank_with_retrieval(own, self.config.reader.neural_rank_decay)
+        return self._answers(ranked, passages, documents)
 
     def _answers(self, spans: Sequence[tuple[int, int, int, float]],
                  passages: Sequence[Passage], documents: Mapping[str, Document]

@@ -1,7 +1,7 @@
 """Calibrate the heuristic reader's refusal threshold on data (reproducible; prints the table).
 
 Sets (never XQuAD):
-* ``zalo``: a fixed-seed sample of /work/shared/data/train/zalo2019_squad_v2.json (SQuAD 2.0,
+* ``zalo``: a fixed-seed sample of <shared>/data/train/zalo2019_squad_v2.json (SQuAD 2.0,
   about one third answerable), its paragraphs indexed as documents;
 * ``uit``: a fixed-seed sample of uit_train_reg.json + uit_train_wiki.json (answerable), its
   paragraphs indexed likewise;
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hoidap.config import Config, ReaderConfig  # noqa: E402
+from hoidap.config import Config, ReaderConfig, shared_dir  # noqa: E402
 from qa.evaluate import (  # noqa: E402
     EvalSet,
     Example,
@@ -44,8 +44,8 @@ from qa.evaluate import (  # noqa: E402
     token_f1,
 )
 
-DATA = Path("/work/shared/data/train")
-SEEDS_QA = Path("/work/shared/eval/seeds_qa.jsonl")
+DATA = shared_dir() / "data" / "train"
+SEEDS_QA = shared_dir() / "eval" / "seeds_qa.jsonl"
 HELDOUT = ROOT / "tests" / "data" / "seeds_heldout.jsonl"
 GRID = [round(0.05 * i, 2) for i in range(20)]
 

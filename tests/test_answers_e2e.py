@@ -18,9 +18,10 @@ from index.build import build_index
 from index.textnorm import fold, normalize
 from qa.engine import QAEngine
 from qa.types import QAResult
+from tests.shared import shared_file
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLIC = Path("/work/shared/eval/seeds_qa.jsonl")
+PUBLIC = "eval/seeds_qa.jsonl"
 HELDOUT = ROOT / "tests" / "data" / "seeds_heldout.jsonl"
 POVERTY_DOC = "004_89987b1a15d4823c"
 
@@ -33,10 +34,8 @@ def load(path: Path) -> list[dict]:
 
 
 def public_questions() -> list[dict]:
-    """The public seeds questions (the shared file, else skip)."""
-    if not PUBLIC.exists():
-        pytest.skip(f"{PUBLIC} is not available")
-    return load(PUBLIC)
+    """The public seeds questions (the shared file; missing fails)."""
+    return load(shared_file(PUBLIC))
 
 
 @pytest.fixture(scope="session")

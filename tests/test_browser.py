@@ -18,6 +18,7 @@ import pytest
 from hoidap.config import Config, default_corpus
 from index.build import build_index
 from qa.engine import QAEngine
+from tests.shared import shared_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -25,7 +26,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-SEEDS_QA = Path("/work/shared/eval/seeds_qa.jsonl")
+SEEDS_QA = "eval/seeds_qa.jsonl"
 SEED_Q = ("Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt bao nhiêu?",
           "452,2 tỷ đồng")
 HOSTILE = (
@@ -110,10 +111,9 @@ def _ask(page, question: str):
 
 
 def _seed_question() -> tuple[str, str]:
-    if SEEDS_QA.exists():
-        first = json.loads(SEEDS_QA.read_text(encoding="utf-8").splitlines()[0])
-        return first["question"], first["answers"][0]
-    return SEED_Q
+    path = shared_file(SEEDS_QA)
+    first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    return first["question"], first["answers"][0]
 
 
 def test_home_page_is_vietnamese_with_examples(server, page):

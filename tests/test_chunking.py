@@ -17,10 +17,11 @@ from hoidap.config import ChunkingConfig
 from hoidap.errors import InputError
 from index.chunking import chunk_document, chunk_id, embedding_text, text_units
 from index.types import Chunk, Document
+from tests.shared import shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-XQUAD = Path("/work/shared/data/xquad.vi.json")
+XQUAD = "data/xquad.vi.json"
 CFG = ChunkingConfig()
 
 
@@ -81,9 +82,7 @@ def check_overlap(doc: Document, chunks: list[Chunk], cfg: ChunkingConfig) -> in
 
 
 def xquad_contexts(count: int = 50) -> list[str]:
-    if not XQUAD.exists():
-        pytest.skip(f"{XQUAD} not available")
-    data = json.loads(XQUAD.read_text(encoding="utf-8"))
+    data = json.loads(shared_file(XQUAD).read_text(encoding="utf-8"))
     contexts = {p["context"] for a in data["data"] for p in a["paragraphs"]}
     return sorted(contexts, key=lambda c: (-len(c), c))[:count]  # the longest: most chunks
 

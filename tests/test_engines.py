@@ -19,6 +19,7 @@ from index.textnorm import fold
 from qa.engine import QAEngine
 from qa.types import Filters
 from tests.fakes import HashEmbedder
+from tests.shared import shared_file
 
 DOC_A = """Thứ sáu, 24/09/2021
 
@@ -313,17 +314,17 @@ def test_unknown_engine_is_an_input_error(tmp_path):
 
 
 # -- seeds QA with the real model -------------------------------------------------------------
-SEEDS_QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "seeds_qa.jsonl"
+SEEDS_QA = "eval/seeds_qa.jsonl"
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not SEEDS_QA.is_file(), reason="shared seeds QA not available")
 def test_seeds_top_answers_agree(embedder, seeds_engine, tmp_path):
     """Milvus gives the same top answer as the local engine on every seeds question, and the
     same passages for the questions typed without diacritics."""
     milvus = QAEngine(engine_config("milvus-lite", tmp_path), embedder=embedder)
     milvus.update([default_corpus()])
-    questions = [json.loads(line)["question"] for line in SEEDS_QA.open(encoding="utf-8")]
+    lines = shared_file(SEEDS_QA).read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
     differ = []
     for q in questions:
         a, b = seeds_engine.ask(q), milvus.ask(q)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-XQUAD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xquad.vi.json"
+from tests.shared import shared_file
+
+XQUAD = "data/xquad.vi.json"
 
 # Measured on the first 100 questions (all 240 paragraphs indexed) minus a small margin,
 # heuristic reader with no-answer threshold 0.54; see docs/benchmarks.md.
@@ -33,13 +35,11 @@ FLOORS = {
 @pytest.mark.slow
 @pytest.mark.model
 def test_xquad_first_100_questions_above_floors(tmp_path: Path) -> None:
-    if not XQUAD.is_file():
-        pytest.skip(f"XQuAD data not found at {XQUAD} (CI puts ../shared beside the clone)")
     env = {**os.environ, "HOIDAP_INDEX": str(tmp_path / "index")}  # never the user's index
     out = tmp_path / "results.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "hoidap.cli", "eval", str(XQUAD), "--build", "--limit", "100",
-         "--json", "--out", str(out)],
+        [sys.executable, "-m", "hoidap.cli", "eval", str(shared_file(XQUAD)), "--build",
+         "--limit", "100", "--json", "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=3600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads(proc.stdout)

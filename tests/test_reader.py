@@ -15,6 +15,7 @@ from index.textnorm import normalize
 from index.types import Document
 from qa.reader import DEFAULT_NO_ANSWER_THRESHOLD, HeuristicReader, Reader, is_no_answer
 from qa.types import Answer, Passage
+from tests.shared import shared_file
 
 TEXT = (
     "Báo cáo của UBND xã Hòa Bình\n\n"
@@ -144,7 +145,7 @@ def test_reading_five_passages_is_fast() -> None:
 
 # -- development set: the real seeds ------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS_QA = Path("/work/shared/eval/seeds_qa.jsonl")
+SEEDS_QA = "eval/seeds_qa.jsonl"
 
 
 def _seed_docs() -> dict[str, Document]:
@@ -153,13 +154,12 @@ def _seed_docs() -> dict[str, Document]:
     return {p.stem: load_document(p) for p in sorted((ROOT / "seeds").glob("*.txt"))}
 
 
-@pytest.mark.skipif(not SEEDS_QA.exists(), reason="shared seed questions not mounted")
 def test_seed_questions() -> None:
     """Gold document's paragraphs plus two from each other document; >= 17/19 short hits."""
     docs = _seed_docs()
     reader = HeuristicReader(max_passages=None)
     hits, answerable = 0, 0
-    for line in SEEDS_QA.read_text(encoding="utf-8").splitlines():
+    for line in shared_file(SEEDS_QA).read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         if not item["answers"]:
             continue
@@ -176,7 +176,7 @@ def test_seed_questions() -> None:
     assert hits >= 17
 
 
-XQUAD = Path("/work/shared/data/xquad.vi.json")
+XQUAD = "data/xquad.vi.json"
 
 
 def _tokens(text: str) -> list[str]:
@@ -184,7 +184,6 @@ def _tokens(text: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not XQUAD.exists(), reason="shared XQuAD-vi not mounted")
 def test_xquad_vi_gold_paragraph() -> None:
     """Gold paragraph as the only passage: the top answer's sentence usually holds the gold."""
     from collections import Counter
@@ -193,7 +192,7 @@ def test_xquad_vi_gold_paragraph() -> None:
 
     reader = HeuristicReader()
     n = f1_sum = hit = 0
-    for article in json.loads(XQUAD.read_text(encoding="utf-8"))["data"]:
+    for article in json.loads(shared_file(XQUAD).read_text(encoding="utf-8"))["data"]:
         for para in article["paragraphs"]:
             ctx = normalize(para["context"])
             doc = Document("x", "t", None, "s", ctx, "h")

@@ -4,20 +4,18 @@ the answer is in the top 5 of search, with and without diacritics."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from index.textnorm import fold, normalize
+from tests.shared import shared_file
 
-SEEDS_QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "seeds_qa.jsonl"
+SEEDS_QA = "eval/seeds_qa.jsonl"
 
 
 def load_questions() -> list[dict]:
-    if not SEEDS_QA.is_file():
-        pytest.skip(f"{SEEDS_QA} not found (CI has ../shared beside the clone)")
-    rows = [json.loads(line) for line in SEEDS_QA.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    text = shared_file(SEEDS_QA).read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [r for r in rows if r["doc"]]
 
 
