@@ -1,10 +1,11 @@
 """Heuristic vs neural reader, end to end (retrieval + reading + refusal) on the same index.
 
-    .venv/bin/python bench/reader_quality.py [--seeds-index DIR] [--xquad-limit N]
+    .venv/bin/python bench/reader_quality.py [--seeds-index DIR] [--xquad-limit N] [--only …]
 
-Seeds QA uses a prebuilt seeds index; XQuAD-vi (evaluation only) is indexed into a temporary
-folder (240 paragraphs) and its first ``--xquad-limit`` questions are asked. Writes
-bench/results/reader_quality.json.
+Seeds QA (the public questions and tests/data/seeds_heldout.jsonl) uses a seeds index (built
+into a temporary folder unless ``--seeds-index`` is given); XQuAD-vi (evaluation only) is
+indexed into a temporary folder (240 paragraphs) and its first ``--xquad-limit`` questions are
+asked. Writes bench/results/reader_quality.json.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from benchutil import SHARED, save, table
+from benchutil import ROOT, SHARED, save, table
 
 from hoidap.config import Config, ReaderConfig
+from index.build import build_index
 from index.embedder import Embedder
 from qa.engine import QAEngine
 from qa.evaluate import build_eval_index, evaluate, load_eval_set, summarize
@@ -26,9 +28,9 @@ COLUMNS = ("em", "f1", "contains", "refused_answerable", "no_answer_precision",
            "no_answer_recall", "latency_p50_ms", "latency_p95_ms")
 
 
-def compare(index: Path, examples, embedder: Embedder) -> dict[str, dict]:
+def compare(index: Path, examples, embedder: Embedder, kinds=KINDS) -> dict[str, dict]:
     out = {}
-    for kind in KINDS:
+    for kind in kinds:
         config = Config.from_env(index_dir=index)
         config = replace(config, reader=replace(config.reader, kind=kind))
         engine = QAEngine(config, embedder=embedder).warm_up()
@@ -39,15 +41,22 @@ def compare(index: Path, examples, embedder: Embedder) -> dict[str, dict]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seeds-index", type=Path, default=Path("/tmp/idx_seeds"))
+    p.add_argument("--seeds-index", type=Path, default=None)
     p.add_argument("--xquad-limit", type=int, default=200)
     p.add_argument("--only", choices=["seeds", "xquad"])
+    p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     args = p.parse_args()
     embedder = Embedder(Config.from_env(reader=ReaderConfig()))
     results: dict[str, dict] = {}
     if args.only != "xquad":
-        seeds = load_eval_set(SHARED / "eval" / "seeds_qa.jsonl").examples
-        results["seeds"] = compare(args.seeds_index, seeds, embedder)
+        with tempfile.TemporaryDirectory(prefix="hoidap-rq-seeds-") as tmp:
+            index = args.seeds_index or Path(tmp) / "index"
+            if args.seeds_index is None:
+                build_index([ROOT / "seeds"], Config.from_env(index_dir=index), embedder)
+            for name, path in (("seeds", SHARED / "eval" / "seeds_qa.jsonl"),
+                               ("seeds_heldout", ROOT / "tests" / "data" / "seeds_heldout.jsonl")):
+                results[name] = compare(index, load_eval_set(path).examples, embedder,
+                                        args.kinds)
     if args.only != "seeds":
         path = SHARED / "data" / "xquad.vi.json"
         data = load_eval_set(path)
@@ -55,7 +64,8 @@ def main() -> None:
             config = Config.from_env(index_dir=Path(tmp) / "index")
             build_eval_index(data, config, embedder, str(path))
             results["xquad_end_to_end"] = compare(config.index_dir,
-                                                  data.examples[: args.xquad_limit], embedder)
+                                                  data.examples[: args.xquad_limit], embedder,
+                                                  args.kinds)
     for name, res in results.items():
         print(f"\n{name}")
         print(table(["reader", *COLUMNS], [[k, *(v.get(c) for c in COLUMNS)]

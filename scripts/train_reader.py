@@ -504,6 +504,21 @@ def choose_threshold(items: list[Item], preds: list[tuple[str, float]]) -> dict:
                     "<= 8% on the calibration split"}
 
 
+WINDOWS = ((192, 64), (256, 96), (320, 96), (384, 128))
+
+
+def select_window(reader, dev: list[Item]) -> dict:
+    """Inference window (max_len, stride) with the best F1 on the first ViQuAD dev questions;
+    sets it in the reader's manifest (written out by the caller)."""
+    scores = {}
+    for max_len, stride in WINDOWS:
+        reader.manifest["max_len"], reader.manifest["stride"] = max_len, stride
+        scores[f"{max_len}/{stride}"] = gold_metrics(dev, gold_predictions(reader, dev))["f1"]
+    best = max(scores, key=lambda k: scores[k])
+    reader.manifest["max_len"], reader.manifest["stride"] = map(int, best.split("/"))
+    return {"f1_by_window": scores, "chosen": best, "questions": len(dev)}
+
+
 def evaluate(args, manifest: dict) -> dict:
     """ViQuAD dev, calibration, SQuAD dev sample and XQuAD-vi, through :class:`NeuralReader`."""
     reader = neural.NeuralReader(Config.from_env(), folder=args.out).load()
@@ -512,6 +527,10 @@ def evaluate(args, manifest: dict) -> dict:
     t0 = time.time()
     dev, _ = load_items(args.data / VI_DEV, VI_DEV)
     dev = dev[:limit] if limit else dev
+    manifest["window_selection"] = select_window(reader, dev[:args.select_questions])
+    manifest["max_len"], manifest["stride"] = reader.manifest["max_len"], \
+        reader.manifest["stride"]
+    print("windows", manifest["window_selection"], flush=True)
     manifest["viquad_dev_gold_paragraph"] = gold_metrics(dev, gold_predictions(reader, dev))
     print("viquad dev", manifest["viquad_dev_gold_paragraph"], flush=True)
     rows = [it for rel in VI_TRAIN for it in load_items(args.data / rel, rel)[0]]
@@ -566,6 +585,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=None, help="smoke test: N training questions")
     p.add_argument("--max-steps", type=int, default=None, help="stop after N steps (tests)")
     p.add_argument("--eval-limit", type=int, default=None, help="smoke test: N per eval set")
+    p.add_argument("--select-questions", type=int, default=400,
+                   help="ViQuAD dev questions that choose the inference window")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--eval-only", action="store_true")
     p.add_argument("--no-eval", action="store_true")

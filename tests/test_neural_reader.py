@@ -262,3 +262,49 @@ def test_shipped_reader_answers_from_a_small_passage(shipped_reader, question, e
     assert top.citation.paragraph == paragraph
     assert all(0.0 <= a.score <= 1.0 for a in answers)
     assert [a.score for a in answers] == sorted((a.score for a in answers), reverse=True)
+
+
+@pytest.mark.model
+def test_onnx_and_torch_readers_agree(shipped_reader) -> None:
+    """The ONNX Runtime network (what answers) gives torch's logits and the same answer."""
+    from dataclasses import replace
+
+    torch_reader = neural.NeuralReader(replace(Config.from_env(), query_backend="torch")).load()
+    assert type(shipped_reader._parts[1]).__name__ == "OnnxReaderModel"
+    assert type(torch_reader._parts[1]).__name__ == "TorchReaderModel"
+    question = "Tổng thu ngân sách của huyện Cao Lộc năm 2020 ước đạt bao nhiêu?"
+    tok = shipped_reader._parts[0]
+    windows = neural.build_windows(tok, question, [PASSAGE], 320, 96)
+    a = shipped_reader._logits(windows, 8)
+    b = torch_reader._logits(windows, 8)
+    for (s1, e1, h1), (s2, e2, h2) in zip(a, b, strict=True):
+        assert np.allclose(s1, s2, atol=2e-3) and np.allclose(e1, e2, atol=2e-3)
+        assert h1 == pytest.approx(h2, abs=2e-3)
+    passages, docs = _docs()
+    assert shipped_reader.read(question, passages, docs)[0].text == \
+        torch_reader.read(question, passages, docs)[0].text
+
+
+@pytest.mark.model
+def test_answering_does_not_import_torch() -> None:
+    """A question answered by the neural reader loads neither torch nor transformers (once the
+    ONNX export exists, which the model tests above make)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from hoidap.config import Config; from qa import neural\n"
+            "from qa.neural_onnx import is_exported\n"
+            "from index.embedder import ensure_model\n"
+            "c = Config.from_env(); md = ensure_model(c)\n"
+            "assert is_exported(md, neural.MODEL_DIR), 'no export yet'\n"
+            "r = neural.NeuralReader(c).load()\n"
+            "r.predict('Ai?', ['Ông Hoàng Văn Nghiệm làm trưởng đoàn.'])\n"
+            "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    if "no export yet" in proc.stderr:
+        neural.NeuralReader(Config.from_env()).load()  # export now (needs torch), then retry
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
