@@ -57,7 +57,6 @@ def _export_to(model_dir: Path, folder: Path) -> None:
     """Write ``folder/model.onnx`` + ``model.data``: input_ids, attention_mask -> hidden states."""
     import warnings
 
-    import onnx
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -85,12 +84,20 @@ def _export_to(model_dir: Path, folder: Path) -> None:
                           dynamic_axes={"input_ids": axes, "attention_mask": axes,
                                         "last_hidden_state": axes},
                           opset_version=17, dynamo=False)
-    onnx.save_model(onnx.load(str(raw)), str(folder / ONNX_FILE), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location=ONNX_DATA, size_threshold=1024)
+    save_external(raw, folder / ONNX_FILE, ONNX_DATA)
+
+
+def save_external(raw: Path, dest: Path, data_name: str) -> None:
+    """Re-save the exported graph ``raw`` as ``dest`` with its weights in ``data_name`` beside
+    it (memory-mapped by ONNX Runtime), delete ``raw``, and make the folder readable."""
+    import onnx
+
+    onnx.save_model(onnx.load(str(raw)), str(dest), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=data_name, size_threshold=1024)
     raw.unlink()
-    for path in (folder / ONNX_FILE, folder / ONNX_DATA):
+    for path in (dest, dest.parent / data_name):
         os.chmod(path, 0o644)
-    os.chmod(folder, 0o755)  # mkdtemp makes it private; the final folder need not be
+    os.chmod(dest.parent, 0o755)  # mkdtemp makes it private; the final folder need not be
 
 
 def ensure_onnx(model_dir: Path) -> Path:

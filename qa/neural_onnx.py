@@ -102,8 +102,9 @@ class TorchReaderModel:
 def _export_to(model_dir: Path, folder: Path, manifest: dict, staging: Path) -> None:
     import warnings
 
-    import onnx
     import torch
+
+    from index.onnxembed import save_external
 
     model = TorchReaderModel(model_dir, folder, manifest)
 
@@ -129,13 +130,9 @@ def _export_to(model_dir: Path, folder: Path, manifest: dict, staging: Path) -> 
                                         "match": axes, "start": axes, "end": axes,
                                         "has": {0: "batch"}},
                           opset_version=17, dynamo=False)
-    onnx.save_model(onnx.load(str(raw)), str(staging / ONNX_FILE), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location=ONNX_DATA, size_threshold=1024)
-    raw.unlink()
+    save_external(raw, staging / ONNX_FILE, ONNX_DATA)
     (staging / MARKER).write_text(json.dumps(_marker(model_dir, folder)), encoding="utf-8")
-    for path in staging.iterdir():
-        os.chmod(path, 0o644)
-    os.chmod(staging, 0o755)
+    os.chmod(staging / MARKER, 0o644)
 
 
 def ensure_reader_onnx(model_dir: Path, folder: Path, manifest: dict) -> Path:

