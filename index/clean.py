@@ -17,12 +17,12 @@ article toolbar. Bylines and photo captions stay.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from pathlib import Path
 
 from hoidap.errors import LoadError
+from index.dates import date_document, find_date, is_date_line  # noqa: F401 (find_date re-exported)
 from index.loaders import read_text
 from index.textnorm import collapse_spaces, fold, normalize
 from index.types import Document
@@ -67,12 +67,7 @@ _MIN_BODY_BEFORE_TAIL = 300
 _TOOLBAR_MAX = 150
 _HEADER_LINES = 8
 _TITLE_MAX = 250
-_DATE_LINE_MAX = 80
-_DATE_PARAGRAPHS = 8
 
-_DMY_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)")
-_WORDY_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s*,?\s+năm\s+(\d{4})", re.I)
-_ISO_RE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
 def is_toolbar(line: str) -> bool:
@@ -168,46 +163,16 @@ def clean_text(raw: str) -> str:
     return "\n\n".join(_paragraphs(_drop_echoes(lines)))
 
 
-def _valid_date(year: str, month: str, day: str) -> str | None:
-    try:
-        date = dt.date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-    return date.isoformat() if 1900 <= date.year <= 2100 else None
-
-
-def find_date(line: str) -> str | None:
-    """First valid date written in ``line`` as ISO ``YYYY-MM-DD``."""
-    found: list[tuple[int, str]] = []
-    for regex, order in ((_DMY_RE, (3, 2, 1)), (_WORDY_RE, (3, 2, 1)), (_ISO_RE, (1, 2, 3))):
-        for m in regex.finditer(line):
-            iso = _valid_date(*(m[i] for i in order))
-            if iso:
-                found.append((m.start(), iso))
-    return min(found)[1] if found else None
-
-
-def _is_date_line(line: str) -> bool:
-    return len(line) <= _DATE_LINE_MAX and find_date(line) is not None
-
-
 def extract_date(text: str) -> str | None:
-    """Publication date: the first short date line ("Thứ sáu, 24/09/2021",
-    "15/10/2020 08:00", "ngày 5 tháng 11 năm 2020") among the first paragraphs.
-
-    Dates inside body sentences are not publication dates, so they give ``None``.
-    """
-    for para in text.split("\n\n")[:_DATE_PARAGRAPHS]:
-        if _is_date_line(para.strip()):
-            return find_date(para)
-    return None
+    """The report's date (see :func:`index.dates.date_document`)."""
+    return date_document(text, extract_title(text)).date
 
 
 def extract_title(text: str) -> str:
     """First meaningful line: not a date line, not furniture, 10..250 characters."""
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
     for para in paras[:10]:
-        if 10 <= len(para) <= _TITLE_MAX and not _is_date_line(para) and not is_furniture(para):
+        if 10 <= len(para) <= _TITLE_MAX and not is_date_line(para) and not is_furniture(para):
             return para
     if not paras:
         return ""
@@ -230,13 +195,18 @@ def make_document(doc_id: str, source: str, raw: str) -> Document:
     text = clean_text(raw)
     if not text:
         raise LoadError(f"{source} has no text after removing page furniture")
+    title = extract_title(text)
+    dating = date_document(text, title)
     return Document(
         doc_id=doc_id,
-        title=extract_title(text),
-        date=extract_date(text),
+        title=title,
+        date=dating.date,
         source=source,
         text=text,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        date_source=dating.date_source,
+        published=dating.published,
+        published_source=dating.published_source,
     )
 
 

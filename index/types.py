@@ -11,10 +11,13 @@ class Document:
 
     doc_id: str
     title: str
-    date: str | None  # ISO ``YYYY-MM-DD`` when the text states one
+    date: str | None  # ISO ``YYYY-MM-DD``: the day of the event the report is about
     source: str  # path (or name) it was loaded from
     text: str
     content_hash: str  # sha256 of ``text``
+    date_source: str | None = None  # where ``date`` came from (see index.dates.Dating; "user")
+    published: str | None = None  # the page's own date (byline or header line)
+    published_source: str | None = None  # "byline" or "header"
 
 
 @dataclass(frozen=True)

@@ -229,3 +229,18 @@ def test_filters_limit_the_sources(server, page):
     assert dates and all(d.endswith("/2022") for d in dates)
     _shot(page, "08-filtered.png")
 
+
+
+def test_api_docs_render_offline(server, page):
+    """/docs (swagger-ui 5, served from the package) renders the OpenAPI 3.1 schema."""
+    base, _ = server
+    external = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(base) else None)
+    page.goto(base + "/docs")
+    page.locator(".opblock").first.wait_for(timeout=30_000)
+    text = page.locator("#swagger-ui").inner_text()
+    _shot(page, "api_docs.png")
+    assert "Unable to render" not in text
+    for path in ("/api/ask", "/api/search", "/api/documents", "/api/health"):
+        assert path in text
+    assert not [u for u in external if not u.startswith("data:")], external

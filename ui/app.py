@@ -224,12 +224,15 @@ DOCS_ASSETS = "/docs-assets"
 
 
 def _install_docs(app: FastAPI) -> None:
-    """Swagger UI at ``/docs`` served from the ``swagger-ui-bundle`` package, not a CDN."""
+    """Swagger UI 5 (reads OpenAPI 3.1) at ``/docs``, served from the ``fastapi-swagger``
+    package's files, never from a CDN."""
+    from importlib.resources import files
+
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
 
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    assets = Path(str(files("fastapi_swagger") / "resources"))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -1,0 +1,208 @@
+"""Dating a report the way a reader does: the day of the event it reports, and the page's date.
+
+A report page usually shows several dates. The one that matters is the day of the event the
+report is about, written in the lead ("Ngày 14/10, …", "LSO-Chiều nay (5/11), …", "Sáng
+5/11/2020, …", "ngày 21 tháng 01 năm 2021"); its year, when the lead leaves it out, comes from
+the page's byline ("15/10/2020 08:00") or else from the years the text talks about. Short date
+lines above the title are page furniture (a site header showing today's date); they give the
+page's ``published`` date only when nothing better exists, and decide the event's year last.
+
+Everything here is a pure function of the cleaned text (paragraphs separated by blank lines).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+DATE_LINE_MAX = 80  # a date line is short: "Thứ sáu, 24/09/2021", "15/10/2020 08:00"
+TOP_PARAGRAPHS = 8  # date lines are looked for among the first paragraphs
+LEAD_PARAGRAPHS = 4  # body paragraphs whose opening may state the event's day
+LEAD_CHARS = 110  # how far into a paragraph the event's day may start
+
+_DMY_RE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)")
+_WORDY_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s*,?\s+năm\s+(\d{4})", re.I)
+_ISO_RE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_TIME_RE = re.compile(r"(?<!\d)\d{1,2}\s*[:h]\s*\d{2}(?!\d)|\b(?:GMT|UTC)\b", re.I)
+_BYLINE_WORDS_RE = re.compile(r"cập nhật|đăng (?:lúc|ngày)|ngày đăng|xuất bản|published|"
+                              r"updated|posted", re.I)
+
+_CUE = (r"(?:ngày|sáng|trưa|chiều|tối|đêm|khuya|hôm|nay|qua|mai)(?:\s+(?:nay|qua|ngày|hôm"
+        r"(?:\s+qua|\s+nay)?))*")
+# "Ngày 14/10", "Chiều nay (5/11)", "sáng 5/11/2020", "tối 20-11", "ngày 21 tháng 01 năm 2021"
+_LEAD_RE = re.compile(
+    rf"\b({_CUE})\s*\(?\s*(?:ngày\s+)?(?:"
+    r"(\d{1,2})\s*[/-]\s*(\d{1,2})(?:\s*[/-]\s*(\d{4}))?(?![\d/-])"
+    r"|(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*,?\s*năm\s+(\d{4}))?(?!\d))",
+    re.I)
+# the word before the cue makes it a bound or a deadline, not the event: "đến ngày 10/11"
+_NOT_EVENT_BEFORE = frozenset({"từ", "đến", "tới", "trước", "sau", "kể", "hết", "cho", "vào",
+                               "đầu", "cuối", "giữa", "trong", "hạn", "đợt"})
+_LEGAL_RE = re.compile(r"\b(?:số|nghị định|nghị quyết|quyết định|chỉ thị|thông tư|kế hoạch|"
+                       r"công văn|luật|hướng dẫn)\b[^.;]{0,60}$", re.I)
+_YEAR_RE = re.compile(r"(?<![\d.,])((?:19|20)\d{2})(?!\d|[.,]\d)")
+_RANGE_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-–—]\s*(?:19|20)\d{2}(?!\d)")
+_NAMED_YEAR_RE = re.compile(r"\bnăm\s+((?:19|20)\d{2})(?!\d)", re.I)
+_DOC_NUMBER_RE = re.compile(r"\d+/(?:19|20)\d{2}/[A-ZĐ]")
+
+
+@dataclass(frozen=True)
+class Dating:
+    """The dates of one document and where each came from.
+
+    ``date``: the report's event date (ISO) or None; ``date_source``: "lead" (written in full
+    in the lead), "lead+byline" / "lead+text" / "lead+header" (day from the lead, year from the
+    byline, the text's years or the page header), or "byline" (no day in the lead: the page's
+    own date). ``published``: the page's date from its byline or header line.
+    """
+
+    date: str | None = None
+    date_source: str | None = None
+    published: str | None = None
+    published_source: str | None = None
+
+
+def valid_date(year: int | str, month: int | str, day: int | str) -> str | None:
+    """``YYYY-MM-DD`` when the parts make a real date between 1900 and 2100, else None."""
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return date.isoformat() if 1900 <= date.year <= 2100 else None
+
+
+def find_date(line: str) -> str | None:
+    """First valid full date written in ``line`` (dd/mm/yyyy, wordy, ISO) as ISO."""
+    found: list[tuple[int, str]] = []
+    for regex, order in ((_DMY_RE, (3, 2, 1)), (_WORDY_RE, (3, 2, 1)), (_ISO_RE, (1, 2, 3))):
+        for m in regex.finditer(line):
+            iso = valid_date(*(m[i] for i in order))
+            if iso:
+                found.append((m.start(), iso))
+    return min(found)[1] if found else None
+
+
+def is_date_line(line: str) -> bool:
+    """A short line that states a full date (a header, byline or time stamp)."""
+    return len(line) <= DATE_LINE_MAX and find_date(line) is not None
+
+
+@dataclass(frozen=True)
+class _LeadDate:
+    day: int
+    month: int
+    year: int | None
+
+
+def lead_date(paragraph: str) -> _LeadDate | None:
+    """The event's day stated at the opening of ``paragraph`` ("Ngày 14/10, …"), if any."""
+    head = paragraph[: LEAD_CHARS + 40]
+    for m in _LEAD_RE.finditer(head):
+        if m.start() > LEAD_CHARS:
+            return None
+        before = head[: m.start()]
+        words = before.split()
+        if words and words[-1].lower().strip("(,") in _NOT_EVENT_BEFORE:
+            continue
+        if _LEGAL_RE.search(before):
+            continue
+        day, month, year = (m[2], m[3], m[4]) if m[2] else (m[5], m[6], m[7])
+        if valid_date(year or 2000, month, day):
+            return _LeadDate(int(day), int(month), int(year) if year else None)
+    return None
+
+
+def text_years(text: str, title: str = "") -> Counter[int]:
+    """How strongly the text is about each year: "năm 2020" counts 2, a bare or dated year
+    1, a year in the title 3; period ranges ("2020 – 2025") and document numbers
+    ("08/2019/NQ-HĐND") do not count."""
+    body = _DOC_NUMBER_RE.sub(" ", _RANGE_RE.sub(" ", text))
+    years: Counter[int] = Counter()
+    for m in _YEAR_RE.finditer(body):
+        years[int(m[1])] += 1
+    for m in _NAMED_YEAR_RE.finditer(body):
+        years[int(m[1])] += 1
+    for m in _YEAR_RE.finditer(_RANGE_RE.sub(" ", title)):
+        years[int(m[1])] += 3
+    return years
+
+
+def year_before(day: int, month: int, anchor: str, slack_days: int = 2) -> int | None:
+    """The year that puts ``day/month`` on or just before the ``anchor`` ISO date (an event
+    reported on 2/1/2007 as "ngày 29/12" happened in 2006)."""
+    limit = dt.date.fromisoformat(anchor) + dt.timedelta(days=slack_days)
+    for year in (limit.year, limit.year - 1):
+        iso = valid_date(year, month, day)
+        if iso and dt.date.fromisoformat(iso) <= limit:
+            return year
+    return None
+
+
+def year_from_text(month: int, years: Counter[int]) -> int | None:
+    """The year of an event the text dates by day and month only: the year the text is most
+    about, or the next one for a meeting early in the year that plans it (a January review of
+    year Y that sets the tasks of Y+1 is held in Y+1)."""
+    if not years:
+        return None
+    top = max(years, key=lambda y: (years[y], y))
+    if month <= 2 and years.get(top + 1):
+        return top + 1
+    return top
+
+
+def _top_lines(paragraphs: list[str], title_at: int) -> tuple[tuple[str, str] | None, ...]:
+    """``(header, byline)``: the first date line above the title and the first below it,
+    each as (ISO date, kind)."""
+    header = byline = None
+    for i, para in enumerate(paragraphs[:TOP_PARAGRAPHS]):
+        if not is_date_line(para):
+            continue
+        iso = find_date(para)
+        stamped = bool(_TIME_RE.search(para) or _BYLINE_WORDS_RE.search(para))
+        if i < title_at and not stamped:
+            header = header or (iso, "header")
+        else:
+            byline = byline or (iso, "byline")
+    return header, byline
+
+
+def _title_index(paragraphs: list[str], title: str) -> int:
+    for i, para in enumerate(paragraphs[:TOP_PARAGRAPHS]):
+        if para == title:
+            return i
+    return 0
+
+
+def date_document(text: str, title: str = "") -> Dating:
+    """The dates of a cleaned document (see :class:`Dating`)."""
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    title_at = _title_index(paragraphs, title.strip())
+    header, byline = _top_lines(paragraphs, title_at)
+    published = byline or header
+    pub_iso, pub_kind = published if published else (None, None)
+    body = [p for p in paragraphs[title_at + 1:] if not is_date_line(p)][:LEAD_PARAGRAPHS]
+    lead = next((found for p in body if (found := lead_date(p))), None)
+    if lead is None:
+        if byline:
+            return Dating(byline[0], "byline", pub_iso, pub_kind)
+        return Dating(None, None, pub_iso, pub_kind)
+    if lead.year is not None:
+        return Dating(valid_date(lead.year, lead.month, lead.day), "lead", pub_iso, pub_kind)
+    prose = "\n\n".join(p for p in paragraphs if not is_date_line(p))
+    year, source = _event_year(lead, byline, header, text_years(prose, title))
+    iso = valid_date(year, lead.month, lead.day) if year else None
+    return Dating(iso, source if iso else None, pub_iso, pub_kind)
+
+
+def _event_year(lead: _LeadDate, byline, header, years: Counter[int]) -> tuple[int | None, str]:
+    """Year of a lead day without one: the byline's, else the text's, else the header's."""
+    if byline:
+        return year_before(lead.day, lead.month, byline[0]), "lead+byline"
+    from_text = year_from_text(lead.month, years)
+    if from_text:
+        return from_text, "lead+text"
+    if header:
+        return year_before(lead.day, lead.month, header[0]), "lead+header"
+    return None, ""
