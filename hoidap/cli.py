@@ -83,13 +83,27 @@ def _ray_encoder(address: str | None, config: Config):
     return RayPassageEncoder(config, RayOptions(address=address))
 
 
+def parse_dates(items: Sequence[str]) -> dict[str, str]:
+    """``--date DOC_ID=YYYY-MM-DD`` options as a mapping (the date is checked by the build)."""
+    dates = {}
+    for item in items:
+        doc_id, sep, iso = item.partition("=")
+        if not sep or not doc_id.strip() or not iso.strip():
+            raise InputError(f"--date {item!r}: write it as DOC_ID=YYYY-MM-DD, e.g. "
+                             "--date 003_7df8df956a9623e7=2022-01-21")
+        dates[doc_id.strip()] = iso.strip()
+    return dates
+
+
 def cmd_index_build(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QAEngine
 
-    paths = [Path(p) for p in args.paths] or ([] if args.remove else [default_corpus()])
+    dates = parse_dates(args.dates)
+    paths = [Path(p) for p in args.paths] or (
+        [] if args.remove or dates else [default_corpus()])
     engine = QAEngine(config, embedder=_ray_encoder(args.ray, config))
     report = engine.update(paths, remove=args.remove, fresh=args.fresh,
-                           progress=_progress_bar())
+                           progress=_progress_bar(), dates=dates)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -244,6 +258,9 @@ def _index_parser(sub) -> None:
     b.add_argument("--remove", action="append", default=[], metavar="DOC_ID",
                    help="remove a document (repeatable)")
     b.add_argument("--fresh", action="store_true", help="start from an empty index")
+    b.add_argument("--date", action="append", default=[], dest="dates",
+                   metavar="DOC_ID=YYYY-MM-DD",
+                   help="correct a document's date (repeatable; nothing is re-embedded)")
     b.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="embed with Ray Data (a local instance, or a cluster ADDRESS)")
     b.add_argument("--json", action="store_true", help="print the build report as JSON")

@@ -9,7 +9,7 @@ up by the hash of the embedded text, as in the local build).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -49,16 +49,17 @@ class WritableBackend(Protocol):
 
 def build_into(backend: WritableBackend, paths: Sequence[Path], config: Config,
                encoder: PassageEncoder, *, remove: Sequence[str] = (), fresh: bool = False,
-               progress: Progress | None = None,
-               documents: Sequence[Document] = ()) -> BuildReport:
-    """Add/update the documents under ``paths`` (and ``documents``), drop ``remove``."""
+               progress: Progress | None = None, documents: Sequence[Document] = (),
+               dates: Mapping[str, str] | None = None) -> BuildReport:
+    """Add/update the documents under ``paths`` (and ``documents``), drop ``remove``, set
+    user ``dates``."""
     t0 = time.perf_counter()
     if fresh:
         backend.clear()
     new_docs, failed = collect_documents(paths, config.limits) if paths else ([], [])
     new_docs = [*new_docs, *documents]
-    known = backend.documents([*(d.doc_id for d in new_docs), *remove])
-    docs, what = merge_documents({d.doc_id: d for d in known}, new_docs, remove)
+    known = backend.documents([*(d.doc_id for d in new_docs), *remove, *(dates or {})])
+    docs, what = merge_documents({d.doc_id: d for d in known}, new_docs, remove, dates)
     if not new_docs and not remove and backend.counts()[0] == 0:
         raise empty_corpus(paths, failed)
     changed = [docs[k] for k in sorted({*what["added"], *what["updated"]})]

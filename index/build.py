@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -17,8 +17,10 @@ from hoidap.errors import (
     EmptyCorpusError,
     HoidapError,
     IndexNotFoundError,
+    InputError,
 )
 from index.chunking import chunk_document, embedding_text
+from index.dates import valid_date
 from index.loaders import iter_files
 from index.parse_worker import ParseWorker, load_checked
 from index.store import IndexData, LoadedIndex, load_index, save_index, text_hash
@@ -69,8 +71,7 @@ def _unique_id(doc: Document, taken: set[str]) -> Document:
     if doc.doc_id not in taken:
         return doc
     suffix = hashlib.sha256(doc.source.encode("utf-8")).hexdigest()[:6]
-    return Document(f"{doc.doc_id}-{suffix}", doc.title, doc.date, doc.source, doc.text,
-                    doc.content_hash)
+    return replace(doc, doc_id=f"{doc.doc_id}-{suffix}")
 
 
 def collect_documents(paths: Sequence[Path], limits: LimitsConfig | None = None,
@@ -107,9 +108,15 @@ def _existing(index_dir: Path, fresh: bool) -> LoadedIndex | None:
         return None
 
 
+USER_DATE = "user"  # date_source of a date set with ``--date``: kept until changed again
+_META = ("title", "date")  # what every engine stores beside the text
+
+
 def merge_documents(old: dict[str, Document], new: Iterable[Document],
-                    remove: Sequence[str]) -> tuple[dict[str, Document], dict[str, list[str]]]:
-    """Apply new documents and removals to ``old``; returns the result and what changed."""
+                    remove: Sequence[str], dates: Mapping[str, str] | None = None,
+                    ) -> tuple[dict[str, Document], dict[str, list[str]]]:
+    """Apply new documents, removals and user-set ``dates`` (doc id -> ISO date) to ``old``;
+    returns the result and what changed. A date a user set outlives re-reading the file."""
     unknown = [d for d in remove if d not in old]
     if unknown:
         raise DocumentNotFoundError(
@@ -120,15 +127,45 @@ def merge_documents(old: dict[str, Document], new: Iterable[Document],
                                   "removed": list(remove)}
     for doc in new:
         prev = docs.get(doc.doc_id)
+        if prev is not None and prev.date_source == USER_DATE:
+            doc = replace(doc, date=prev.date, date_source=USER_DATE)
         if prev is None:
             what["added"].append(doc.doc_id)
-        elif prev.content_hash == doc.content_hash and prev.source == doc.source:
+        elif _same(prev, doc):
             what["unchanged"].append(doc.doc_id)
             continue
         else:
             what["updated"].append(doc.doc_id)
         docs[doc.doc_id] = doc
+    _set_dates(docs, dates or {}, what)
     return docs, what
+
+
+def _same(a: Document, b: Document) -> bool:
+    return (a.content_hash, a.source) == (b.content_hash, b.source) and all(
+        getattr(a, f) == getattr(b, f) for f in _META)
+
+
+def _set_dates(docs: dict[str, Document], dates: Mapping[str, str],
+               what: dict[str, list[str]]) -> None:
+    """Give documents the dates a user set (re-dating re-embeds nothing)."""
+    for doc_id, iso in dates.items():
+        if doc_id not in docs:
+            raise DocumentNotFoundError(
+                f"--date {doc_id}={iso}: no document {doc_id!r} in the index or the given "
+                "files (list documents with: hoidap show --list)")
+        parts = iso.split("-")
+        if len(parts) != 3 or valid_date(*parts) != iso:
+            raise InputError(f"--date {doc_id}={iso}: write the date as YYYY-MM-DD, "
+                             "e.g. 2021-01-21")
+        doc = docs[doc_id]
+        if (doc.date, doc.date_source) == (iso, USER_DATE):
+            continue
+        docs[doc_id] = replace(doc, date=iso, date_source=USER_DATE)
+        if doc_id in what["unchanged"]:
+            what["unchanged"].remove(doc_id)
+        if doc_id not in what["added"] and doc_id not in what["updated"]:
+            what["updated"].append(doc_id)
 
 
 def chunk_all(docs: Sequence[Document], config: Config) -> tuple[list[Chunk], list[str]]:
@@ -171,16 +208,16 @@ def empty_corpus(paths: Sequence[Path], failed: Sequence[tuple[str, str]]) -> Em
 
 def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, *,
                 remove: Sequence[str] = (), fresh: bool = False,
-                progress: Progress | None = None,
-                documents: Sequence[Document] = ()) -> BuildReport:
+                progress: Progress | None = None, documents: Sequence[Document] = (),
+                dates: Mapping[str, str] | None = None) -> BuildReport:
     """Add/update the documents under ``paths`` (and ready-made ``documents``, e.g. from a
-    data set) and drop ``remove`` in the configured index."""
+    data set), drop ``remove`` and set user ``dates`` in the configured index."""
     t0 = time.perf_counter()
     index_dir = config.resolved_index_dir
     old = _existing(index_dir, fresh)
     new_docs, failed = collect_documents(paths, config.limits) if paths else ([], [])
     new_docs = [*new_docs, *documents]
-    docs, what = merge_documents(old.documents if old else {}, new_docs, remove)
+    docs, what = merge_documents(old.documents if old else {}, new_docs, remove, dates)
     if not docs and not what["removed"]:
         raise empty_corpus(paths, failed)
     changed = bool(what["added"] or what["updated"] or what["removed"] or old is None

@@ -175,14 +175,13 @@ def merge_tiny_tail(
 
 
 def embedding_text(doc: Document, chunk: Chunk) -> str:
-    """What is embedded for ``chunk``: ``"{title} ({date})\\n{text}"``.
+    """What is embedded for ``chunk``: ``"{title}\n{text}"``.
 
-    The title is left out when the chunk already starts with it; the date when unknown.
-    Offsets are unaffected: this text is only embedded, never cited.
+    The title is left out when the chunk already starts with it. The date is not embedded, so
+    correcting a document's date re-embeds nothing. Offsets are unaffected: this text is only
+    embedded, never cited.
     """
     title = " ".join(doc.title.split())
     if title and " ".join(chunk.text.split()).startswith(title):
         title = ""
-    date = f"({doc.date})" if doc.date else ""
-    header = " ".join(part for part in (title, date) if part)
-    return f"{header}\n{chunk.text}" if header else chunk.text
+    return f"{title}\n{chunk.text}" if title else chunk.text

@@ -168,11 +168,20 @@ def extract_date(text: str) -> str | None:
     return date_document(text, extract_title(text)).date
 
 
+def is_masthead(line: str) -> bool:
+    """A site name or menu, not a title: "NGƯỜI LAO ĐỘNG ONLINE", "Trang chủ | Xã hội | …",
+    "Tin Nhanh 24h" (fewer than four words)."""
+    words = line.split()
+    return (line.count("|") >= 2 or len(words) < 4
+            or (line.isupper() and len(words) <= 6))
+
+
 def extract_title(text: str) -> str:
-    """First meaningful line: not a date line, not furniture, 10..250 characters."""
+    """First meaningful line: not a date line, masthead or furniture, 10..250 characters."""
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
     for para in paras[:10]:
-        if 10 <= len(para) <= _TITLE_MAX and not is_date_line(para) and not is_furniture(para):
+        if (10 <= len(para) <= _TITLE_MAX and not is_date_line(para) and not is_furniture(para)
+                and not is_masthead(para)):
             return para
     if not paras:
         return ""

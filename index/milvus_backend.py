@@ -102,16 +102,20 @@ def in_expr(field: str, values: Sequence[str]) -> str:
 
 def filter_expr(filters: Filters | None) -> str:
     """Milvus filter expression for ``filters`` ("" = everything). Undated chunks (date "")
-    never match a date bound."""
+    match a date bound only with ``filters.include_undated``."""
     if filters is None:
         return ""
     parts = []
     if filters.doc_ids is not None:
         parts.append(in_expr("doc_id", filters.doc_ids) if filters.doc_ids else 'doc_id == ""')
+    dated = []
     if filters.date_from:
-        parts.append(f"date >= {quote(filters.date_from)}")
+        dated.append(f"date >= {quote(filters.date_from)}")
     if filters.date_to:
-        parts.append(f'date <= {quote(filters.date_to)} and date != ""')
+        dated.append(f'date <= {quote(filters.date_to)} and date != ""')
+    if dated:
+        bound = " and ".join(dated)
+        parts.append(f'(({bound}) or date == "")' if filters.include_undated else bound)
     return " and ".join(parts)
 
 
@@ -445,6 +449,15 @@ class MilvusBackend:
     def counts(self) -> tuple[int, int]:
         """``(documents, chunks)``."""
         return self._count(self.docs_c, "part == 0"), self._count(self.chunks_c)
+
+    def undated(self, doc_ids: Sequence[str] | None = None) -> int:
+        """How many stored documents (of ``doc_ids``, or all) have no date."""
+        expr = 'part == 0 and date == ""'
+        if doc_ids is not None:
+            if not doc_ids:
+                return 0
+            expr += " and " + in_expr("doc_id", doc_ids)
+        return self._count(self.docs_c, expr)
 
     # -- queries ----------------------------------------------------------------------------
     def _vocab(self, query: str) -> list[dict]:

@@ -56,6 +56,9 @@ class SearchBackend(Protocol):
     def counts(self) -> tuple[int, int]:
         """``(documents, chunks)`` stored."""
 
+    def undated(self, doc_ids: Sequence[str] | None = None) -> int:
+        """How many stored documents (of ``doc_ids``, or all) have no date."""
+
 
 class _FixedEncoder:
     """Hands the retriever a query vector computed elsewhere."""
@@ -117,6 +120,10 @@ class LocalBackend:
     def counts(self) -> tuple[int, int]:
         """``(documents, chunks)``."""
         return len(self.index.documents), len(self.index.chunks)
+
+    def undated(self, doc_ids: Sequence[str] | None = None) -> int:
+        """How many documents (of ``doc_ids``, or all) have no date."""
+        return sum(1 for d in self.documents(doc_ids) if not d.date)
 
     def upsert(self, documents: Sequence[Document], chunks: Sequence[Chunk],
                vectors: np.ndarray, texts: Sequence[str]) -> None:

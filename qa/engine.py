@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,9 +13,11 @@ from index.build import BuildReport, Progress, build_index
 from index.store import LoadedIndex
 from index.types import Document
 from qa.backends import SearchBackend, open_backend
+from qa.fusion import prefer
 from qa.retrieve import Mode, check_filters
 from qa.types import Filters, Passage, QAResult
 from qa.validate import check_k, clean_question
+from qa.years import named_years, year_matches
 
 if TYPE_CHECKING:
     from qa.reader import Reader
@@ -128,10 +130,26 @@ class QAEngine:
         _check_filters(backend, filters)
         return self._rank(backend, query, k, filters, mode)
 
+    def undated_excluded(self, filters: Filters | None) -> int:
+        """How many undated documents ``filters``' date range leaves out (0 when no date
+        bound is set or undated documents are included)."""
+        if filters is None or not filters.dated or filters.include_undated:
+            return 0
+        return self._retrieval().undated(filters.doc_ids)
+
     def _rank(self, backend: SearchBackend, query: str, k: int, filters: Filters | None,
               mode: Mode = "hybrid") -> list[Passage]:
+        """Fused top-``k``; without a date filter, passages about a year the query names
+        ("năm 2021") move up (:func:`qa.fusion.prefer`)."""
         vec = None if mode == "bm25" else self.embedder.encode_queries([backend.restored(query)])
-        return backend.rank(query, vec, k, filters, mode)
+        years = named_years(query) if filters is None or not filters.dated else frozenset()
+        if not years:
+            return backend.rank(query, vec, k, filters, mode)
+        pool = backend.rank(query, vec, max(2 * k, k + 5), filters, mode)
+        docs = backend.documents_map(list(dict.fromkeys(p.doc_id for p in pool)))
+        order = prefer([p.score for p in pool], year_matches(pool, docs, years),
+                       self.config.retrieval.year_bonus)
+        return [pool[i] for i in order[:k]]
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> QAResult:
         """Answers copied from the documents, with citations, or ``no_answer``."""
@@ -148,7 +166,8 @@ class QAEngine:
 
         refused = is_no_answer(answers, self.no_answer_threshold)
         return QAResult(question=question, no_answer=refused,
-                        answers=() if refused else tuple(answers), passages=tuple(passages[:k]))
+                        answers=() if refused else tuple(answers), passages=tuple(passages[:k]),
+                        undated_excluded=self.undated_excluded(filters))
 
     # -- documents --------------------------------------------------------------------------
     def documents(self) -> list[Document]:
@@ -173,25 +192,28 @@ class QAEngine:
         return self.update((), remove=doc_ids)
 
     def update(self, paths: Sequence[Path], *, remove: Sequence[str] = (), fresh: bool = False,
-               progress: Progress | None = None) -> BuildReport:
-        """Add/update ``paths`` and drop ``remove`` in one new index version."""
+               progress: Progress | None = None,
+               dates: Mapping[str, str] | None = None) -> BuildReport:
+        """Add/update ``paths``, drop ``remove`` and set user ``dates`` (doc id -> ISO date,
+        nothing re-embedded) in one new index version."""
         with self._build_lock:
             if self.config.engine != "local":
-                return self._update_backend(paths, remove, fresh, progress)
+                return self._update_backend(paths, remove, fresh, progress, dates)
             report = build_index(list(paths), self.config, self.embedder, remove=remove,
-                                 fresh=fresh, progress=progress)
+                                 fresh=fresh, progress=progress, dates=dates)
             if report.changed and self._retriever is not None:
                 self.reload()
             return report
 
     def _update_backend(self, paths: Sequence[Path], remove: Sequence[str], fresh: bool,
-                        progress: Progress | None) -> BuildReport:
+                        progress: Progress | None,
+                        dates: Mapping[str, str] | None = None) -> BuildReport:
         """Update a distributed engine in place (queries see changes as they land)."""
         from index.backend_build import build_into
 
         backend = self._retriever or open_backend(self.config, create=True)
         report = build_into(backend, list(paths), self.config, self.embedder,  # type: ignore[arg-type]
-                            remove=remove, fresh=fresh, progress=progress)
+                            remove=remove, fresh=fresh, progress=progress, dates=dates)
         with self._load_lock:
             self._retriever = backend
         return report

@@ -62,3 +62,9 @@ def fusion_weights(dense: float, bm25: float, has_marks: bool, coverage: float,
     if coverage >= min_coverage:
         return dense * damp, bm25
     return dense, bm25 * damp
+
+
+def prefer(scores: Sequence[float], matches: Sequence[bool], bonus: float) -> list[int]:
+    """Candidate order after adding ``bonus`` to the scores of the ``matches`` (stable)."""
+    boosted = [s + (bonus if m else 0.0) for s, m in zip(scores, matches, strict=True)]
+    return sorted(range(len(boosted)), key=lambda i: -boosted[i])

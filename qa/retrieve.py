@@ -61,6 +61,8 @@ def filter_mask(index: LoadedIndex, filters: Filters | None) -> np.ndarray | Non
         if filters.doc_ids is not None and doc.doc_id not in filters.doc_ids:
             continue
         if (filters.date_from or filters.date_to) and not doc.date:
+            if filters.include_undated:
+                allowed.add(doc.doc_id)
             continue
         if filters.date_from and doc.date < filters.date_from:
             continue

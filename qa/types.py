@@ -85,11 +85,21 @@ class Answer:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to some documents and/or a date range (ISO dates)."""
+    """Restrict retrieval to some documents and/or a date range (ISO dates, inclusive).
+
+    Undated documents are outside any date range unless ``include_undated``; the result then
+    says how many were left out (:attr:`QAResult.undated_excluded`).
+    """
 
     doc_ids: tuple[str, ...] | None = None
     date_from: str | None = None
     date_to: str | None = None
+    include_undated: bool = False
+
+    @property
+    def dated(self) -> bool:
+        """Does a date bound apply?"""
+        return bool(self.date_from or self.date_to)
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ class QAResult:
     no_answer: bool
     answers: tuple[Answer, ...] = field(default_factory=tuple)
     passages: tuple[Passage, ...] = field(default_factory=tuple)
+    undated_excluded: int = 0  # undated documents a date filter left out (0: none or included)
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README."""
@@ -108,4 +119,5 @@ class QAResult:
             "no_answer": self.no_answer,
             "answers": [a.to_dict() for a in self.answers],
             "passages": [p.to_dict() for p in self.passages],
+            "undated_excluded": self.undated_excluded,
         }

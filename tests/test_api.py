@@ -19,7 +19,7 @@ from ui.serve import prepare_engine
 
 DOCS = {
     "cao_loc.txt": (
-        "Thứ sáu, 24/09/2021\n\nHuyện ủy Cao Lộc tổng kết năm 2020\n\n"
+        "Huyện ủy Cao Lộc tổng kết năm 2020\n\nThứ sáu, 24/09/2021\n\n"
         "Tổng thu ngân sách Nhà nước trên địa bàn huyện năm 2020 ước đạt 452,2 tỷ đồng, "
         "tăng 3,5% so với cùng kỳ. Tổng sản lượng lương thực có hạt ước đạt 24.236 tấn.\n\n"
         "Hai xã Xuất Lễ và Tân Liên dự kiến đạt chuẩn nông thôn mới ở cuối năm."),
@@ -28,7 +28,7 @@ DOCS = {
         "Năm 2023 huyện Chi Lăng có 13/18 nhiệm vụ trọng tâm đạt mức hoàn thành xuất sắc. "
         "Giá trị sản xuất công nghiệp đạt 2.351 tỷ đồng."),
     "doc_hai.txt": (
-        "Thứ hai, 01/03/2022\n\nBài viết có mã độc trong nội dung\n\n"
+        "Bài viết có mã độc trong nội dung\n\nThứ hai, 01/03/2022\n\n"
         "Xã Hòa Bình báo cáo <script>alert('xss')</script> và <img src=x onerror=alert(1)> "
         "về số hộ nghèo giảm còn 120 hộ."),
 }
@@ -99,7 +99,7 @@ def test_ask_returns_the_cli_json_contract(client, engine):
     assert resp.status_code == 200
     body = resp.json()
     assert body == engine.ask(QUESTION, k=3).to_dict()
-    assert set(body) == {"question", "no_answer", "answers", "passages"}
+    assert set(body) == {"question", "no_answer", "answers", "passages", "undated_excluded"}
     assert 0 < len(body["passages"]) <= 3
     assert body["passages"][0]["doc_id"] == "cao_loc"
 
@@ -269,7 +269,7 @@ def test_upload_is_indexed_and_answerable(tmp_path, corpus):
     assert seen and seen[-1][1] == seen[-1][2]
     ids = {d for _, d in document_choices(engine)}
     assert "Thong_bao_xa_Dong_Tam" in ids and "cao_loc" in ids and len(ids) == 5
-    assert engine.document("cao_loc").text.startswith("Thứ sáu")  # not replaced
+    assert engine.document("cao_loc").text.startswith("Huyện ủy")  # not replaced
     saved = engine.document("Thong_bao_xa_Dong_Tam")
     assert Path(saved.source).parent == (tmp_path / "uploads").resolve()
     hits = engine.search("cầu treo Đồng Tâm dài bao nhiêu mét", k=1)

@@ -181,10 +181,13 @@ def test_find_date(text: str, iso: str | None) -> None:
 def test_extract_date_prefers_the_event_in_the_lead() -> None:
     text = f"Tiêu đề\n\nThứ hai, 01/03/2021\n\nNgày 10/12/2019 và 5/11/2020 trong thân bài. {BODY}"
     assert extract_date(text) == "2019-12-10"
-    # no day in the lead: the date line under the title (the byline) dates the page
-    assert extract_date(f"Tiêu đề\n\nThứ hai, 01/03/2021\n\nThân bài không có ngày. {BODY}") == (
+    # no day in the lead: the date line under the title (the byline) dates the page, but a
+    # weekday line is the site's "today" (a header), which dates nothing
+    assert extract_date(f"Tiêu đề\n\n01/03/2021 08:00\n\nThân bài không có ngày. {BODY}") == (
         "2021-03-01")
-    assert extract_date(f"Tiêu đề\n\nNghị quyết ngày 10/12/2019 được ban hành. {BODY}") is None
+    assert extract_date(f"Tiêu đề\n\nThứ hai, 01/03/2021\n\nThân bài không có ngày. {BODY}") is None
+    assert extract_date(f"Tiêu đề\n\nNghị quyết số 08/2019/NQ-HĐND ngày 10/12/2019 được ban "
+                        f"hành. {BODY}") is None
 
 
 def test_extract_title_skips_dates_and_short_lines() -> None:

@@ -15,15 +15,16 @@ from hoidap.errors import (
     IndexCorruptError,
     IndexNotFoundError,
     IndexVersionError,
+    InputError,
 )
 from index import store
 from index.build import build_index
 from index.store import current_version, load_index
 from tests.fakes import HashEmbedder
 
-DOC_A = """Thứ sáu, 24/09/2021
+DOC_A = """Huyện Cao Lộc tổng kết năm 2020
 
-Huyện Cao Lộc tổng kết năm 2020
+Thứ sáu, 24/09/2021
 
 Tổng thu ngân sách Nhà nước trên địa bàn huyện ước đạt 452,2 tỷ đồng. Tổng sản lượng lương thực \
 có hạt ước đạt 24.236 tấn.
@@ -75,7 +76,7 @@ def test_build_and_load(corpus, config):
     assert sorted(report.added) == ["a", "b"]
     index = load_index(config.resolved_index_dir)
     consistent(index)
-    assert index.documents["a"].date == "2021-09-24"
+    assert index.documents["a"].date == "2021-09-24"  # the byline (no day in the lead)
     manifest = index.manifest
     assert manifest["format_version"] == store.FORMAT_VERSION
     assert manifest["dim"] == 384
@@ -230,3 +231,32 @@ def test_large_index_uses_hnsw_with_exact_results(corpus, config, tmp_path):
         a = [p.chunk_id for p in flat.search(q, k=3, mode="dense")]
         b = [p.chunk_id for p in hnsw.search(q, k=3, mode="dense")]
         assert a == b  # a tiny graph is searched exhaustively
+
+
+def test_user_date_is_set_without_re_embedding_and_outlives_rebuilds(corpus, config):
+    build_index([corpus], config, HashEmbedder())
+    before = load_index(config.index_dir)
+    assert before.documents["a"].date == "2021-09-24"
+    report = build_index([], config, HashEmbedder(), dates={"a": "2020-12-20"})
+    assert report.updated == ("a",) and report.embedded == 0
+    after = load_index(config.index_dir)
+    a = after.documents["a"]
+    assert (a.date, a.date_source, a.published) == ("2020-12-20", "user", "2021-09-24")
+    assert np.array_equal(after.embeddings, before.embeddings)
+    consistent(after)
+    again = build_index([corpus], config, HashEmbedder())  # re-reading the file keeps it
+    assert again.unchanged == ("a", "b") and again.embedded == 0
+    assert load_index(config.index_dir).documents["a"].date == "2020-12-20"
+
+
+@pytest.mark.parametrize(("dates", "error"), [
+    ({"nope": "2020-01-01"}, DocumentNotFoundError),
+    ({"a": "20/12/2020"}, InputError),
+    ({"a": "2020-02-30"}, InputError),
+])
+def test_bad_user_dates_are_refused_and_change_nothing(corpus, config, dates, error):
+    build_index([corpus], config, HashEmbedder())
+    version = current_version(config.index_dir)
+    with pytest.raises(error, match="--date"):
+        build_index([], config, HashEmbedder(), dates=dates)
+    assert current_version(config.index_dir) == version

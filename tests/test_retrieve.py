@@ -16,9 +16,9 @@ from qa.types import Filters
 from tests.fakes import HashEmbedder
 from tests.test_index import DOC_A, DOC_B, write
 
-DOC_C = """05/11/2020
+DOC_C = """Huyện Lộc Bình tổng kết
 
-Huyện Lộc Bình tổng kết
+05/11/2020
 
 Tổng thu ngan sach tren dia ban dat 300 tỷ đồng theo báo cáo cũ không dấu.
 """

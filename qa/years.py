@@ -1,0 +1,34 @@
+"""Years a question names ("năm 2021", "2020"), and which passages are about them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from index.types import Document
+from qa.types import Passage
+
+_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19|20)\d{2})(?![\d.,/-]\d|\d)")
+
+
+def named_years(question: str) -> frozenset[str]:
+    """Four-digit years from 1900 to 2099 written in ``question``."""
+    return frozenset(m[1] for m in _YEAR_RE.finditer(question))
+
+
+def about_years(passage: Passage, doc: Document | None, years: frozenset[str]) -> bool:
+    """Is ``passage`` about one of ``years``: its text names it, or its document is dated in
+    it or names it in the title?"""
+    if not years:
+        return False
+    if any(y in {m[1] for m in _YEAR_RE.finditer(passage.text)} for y in years):
+        return True
+    if doc is None:
+        return False
+    return bool(doc.date and doc.date[:4] in years) or bool(named_years(doc.title) & years)
+
+
+def year_matches(passages: Sequence[Passage], docs: Mapping[str, Document],
+                 years: frozenset[str]) -> list[bool]:
+    """:func:`about_years` for each passage."""
+    return [about_years(p, docs.get(p.doc_id), years) for p in passages]
