@@ -44,14 +44,15 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
                    help="only search this document (repeatable)")
     p.add_argument("--date-from", metavar="YYYY-MM-DD")
     p.add_argument("--date-to", metavar="YYYY-MM-DD")
+    p.add_argument("--include-undated", action="store_true",
+                   help="with a date range, also search documents with no known date")
 
 
 def _filters(args: argparse.Namespace):
-    from qa.types import Filters
+    from qa.types import make_filters
 
-    if not (args.doc_ids or args.date_from or args.date_to):
-        return None
-    return Filters(tuple(args.doc_ids) if args.doc_ids else None, args.date_from, args.date_to)
+    return make_filters(args.doc_ids or None, args.date_from, args.date_to,
+                        getattr(args, "include_undated", False))
 
 
 def _progress_bar():
@@ -186,6 +187,9 @@ def _read_questions(path: str) -> list[str]:
 
 
 def _print_result(result) -> None:
+    if result.undated_excluded:
+        print(f"({result.undated_excluded} tài liệu không rõ ngày bị bộ lọc ngày bỏ qua; thêm "
+              "--include-undated để tìm cả trong đó)")
     if result.no_answer:
         print("Không tìm thấy câu trả lời trong tài liệu.")
         for i, p in enumerate(result.passages[:3], 1):

@@ -24,7 +24,7 @@ def make_answer(passage: Passage, start: int, end: int, score: float,
     citation = Citation(doc_id=passage.doc_id, title=passage.title, date=passage.date,
                         source=passage.source,
                         paragraph=passage.paragraph + paragraph_breaks(passage.text, start),
-                        start=a, end=b)
+                        start=a, end=b, published=doc.published)
     return Answer(text=text, score=float(min(1.0, max(0.0, score))), citation=citation,
                   passage_text=passage.text, passage_start=passage.start,
                   passage_end=passage.end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -44,6 +45,7 @@ class Citation:
     paragraph: int
     start: int
     end: int
+    published: str | None = None  # the page's own date when it shows one (may differ)
 
     def to_dict(self) -> dict:
         """The citation as it appears in the JSON contract."""
@@ -51,6 +53,7 @@ class Citation:
             "doc_id": self.doc_id,
             "title": self.title,
             "date": self.date,
+            "published": self.published,
             "source": self.source,
             "paragraph": self.paragraph,
             "start": self.start,
@@ -100,6 +103,18 @@ class Filters:
     def dated(self) -> bool:
         """Does a date bound apply?"""
         return bool(self.date_from or self.date_to)
+
+
+def make_filters(doc_ids: Sequence[str] | None = None, date_from: str | None = None,
+                 date_to: str | None = None, include_undated: bool = False) -> Filters | None:
+    """Filters from optional form/API/CLI fields (blank dates are unset); None when no
+    document or date restriction is asked for."""
+    ids = tuple(doc_ids) if doc_ids is not None else None
+    date_from = (date_from or "").strip() or None
+    date_to = (date_to or "").strip() or None
+    if ids is None and date_from is None and date_to is None:
+        return None
+    return Filters(ids, date_from, date_to, include_undated)
 
 
 @dataclass(frozen=True)

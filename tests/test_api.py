@@ -19,7 +19,7 @@ from ui.serve import prepare_engine
 
 DOCS = {
     "cao_loc.txt": (
-        "Huyện ủy Cao Lộc tổng kết năm 2020\n\nThứ sáu, 24/09/2021\n\n"
+        "Huyện ủy Cao Lộc tổng kết năm 2020\n\n24/09/2021 07:00\n\n"
         "Tổng thu ngân sách Nhà nước trên địa bàn huyện năm 2020 ước đạt 452,2 tỷ đồng, "
         "tăng 3,5% so với cùng kỳ. Tổng sản lượng lương thực có hạt ước đạt 24.236 tấn.\n\n"
         "Hai xã Xuất Lễ và Tân Liên dự kiến đạt chuẩn nông thôn mới ở cuối năm."),
@@ -28,7 +28,7 @@ DOCS = {
         "Năm 2023 huyện Chi Lăng có 13/18 nhiệm vụ trọng tâm đạt mức hoàn thành xuất sắc. "
         "Giá trị sản xuất công nghiệp đạt 2.351 tỷ đồng."),
     "doc_hai.txt": (
-        "Bài viết có mã độc trong nội dung\n\nThứ hai, 01/03/2022\n\n"
+        "Bài viết có mã độc trong nội dung\n\n01/03/2022 09:15\n\n"
         "Xã Hòa Bình báo cáo <script>alert('xss')</script> và <img src=x onerror=alert(1)> "
         "về số hộ nghèo giảm còn 120 hộ."),
 }
@@ -154,7 +154,7 @@ def test_search_returns_query_and_passages(client, engine):
     resp = client.post("/api/search", json={"query": "nhiệm vụ trọng tâm Chi Lăng", "k": 2})
     assert resp.status_code == 200
     body = resp.json()
-    assert body["query"] == "nhiệm vụ trọng tâm Chi Lăng"
+    assert body["question"] == body["query"] == "nhiệm vụ trọng tâm Chi Lăng"
     assert len(body["passages"]) == 2 and body["passages"][0]["doc_id"] == "chi_lang"
     p = body["passages"][0]
     assert engine.document(p["doc_id"]).text[p["start"]:p["end"]] == p["text"]
@@ -300,3 +300,55 @@ def test_docs_are_served_without_a_cdn(client):
     assert "cdn" not in page.text.lower()
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/openapi.json").json()["paths"]["/api/ask"]
+
+
+def test_question_is_the_field_on_every_endpoint_and_query_an_alias(client):
+    new = client.post("/api/search", json={"question": "hộ nghèo", "k": 2})
+    old = client.post("/api/search", json={"query": "hộ nghèo", "k": 2})
+    assert new.status_code == old.status_code == 200
+    assert new.json() == old.json()
+    asked = client.post("/api/ask", json={"query": QUESTION, "k": 2})
+    assert asked.status_code == 200 and asked.json()["question"] == QUESTION
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("AskRequest", "SearchRequest"):
+        assert "question" in schema[name]["properties"], schema[name]
+        assert schema[name].get("examples"), name
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/api/search", {"q": "x"}),
+    ("post", "/api/ask", {"question": ""}),
+    ("post", "/api/ask", {"question": "x", "date_from": "24/09/2021"}),
+    ("get", "/api/documents/khong_co", None),
+    ("get", "/api/khong_co", None),
+    ("delete", "/api/ask", None),
+])
+def test_every_error_body_has_the_same_shape(client, method, path, body):
+    resp = getattr(client, method)(path, **({"json": body} if body is not None else {}))
+    assert resp.status_code >= 400
+    assert set(resp.json()) == {"error", "message"} and resp.json()["message"]
+
+
+def test_date_filter_counts_undated_documents_and_can_include_them(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "co_ngay.txt").write_text(
+        "Huyện tổng kết công tác năm 2021\n\nSáng 20/12/2021, huyện tổng kết. Thu ngân sách "
+        "năm 2021 đạt 620 tỷ đồng.", encoding="utf-8")
+    (folder / "khong_ngay.txt").write_text(
+        "Huyện hoàn thành mục tiêu kép\n\nThu ngân sách nhà nước năm 2021 ước đạt 275 tỷ "
+        "đồng trong 6 tháng đầu năm.", encoding="utf-8")
+    config = Config.from_env(home=tmp_path, index_dir=tmp_path / "index")
+    build_index([folder], config, HashEmbedder())
+    api = TestClient(create_app(QAEngine(config, embedder=HashEmbedder()), with_ui=False))
+    body = {"question": "Thu ngân sách năm 2021", "date_from": "2021-01-01",
+            "date_to": "2021-12-31"}
+    for path in ("/api/ask", "/api/search"):
+        dated = api.post(path, json=body).json()
+        assert dated["undated_excluded"] == 1
+        assert {p["doc_id"] for p in dated["passages"]} == {"co_ngay"}
+        both = api.post(path, json={**body, "include_undated": True}).json()
+        assert both["undated_excluded"] == 0
+        assert {p["doc_id"] for p in both["passages"]} == {"co_ngay", "khong_ngay"}
+    plain = api.post("/api/ask", json={"question": "Thu ngân sách năm 2021"}).json()
+    assert plain["undated_excluded"] == 0

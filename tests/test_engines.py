@@ -23,7 +23,7 @@ from tests.shared import shared_file
 
 DOC_A = """Huyện Cao Lộc tổng kết năm 2020
 
-Thứ sáu, 24/09/2021
+24/09/2021 07:00
 
 Tổng thu ngân sách Nhà nước trên địa bàn huyện ước đạt 452,2 tỷ đồng, tăng 3,5% so với cùng kỳ.
 

@@ -24,7 +24,7 @@ from tests.fakes import HashEmbedder
 
 DOC_A = """Huyện Cao Lộc tổng kết năm 2020
 
-Thứ sáu, 24/09/2021
+24/09/2021 07:00
 
 Tổng thu ngân sách Nhà nước trên địa bàn huyện ước đạt 452,2 tỷ đồng. Tổng sản lượng lương thực \
 có hạt ước đạt 24.236 tấn.

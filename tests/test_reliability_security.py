@@ -216,3 +216,39 @@ def test_serve_warns_when_exposed_without_token(capsys):
     assert exposure_warning("::1", None) is None
     assert "HOIDAP_API_TOKEN" in exposure_warning("0.0.0.0", None)
     assert exposure_warning("0.0.0.0", TOKEN) is None
+
+
+def test_failed_upload_leaves_nothing_on_disk_or_in_the_index(base, tmp_path):
+    config = replace(base, index_dir=tmp_path / "index", home=tmp_path)
+    build_index([Path(base.home) / "docs"], config, HashEmbedder())
+    client = _client(config)
+    before = client.get("/api/documents").json()
+    fake = [("files", ("bao_cao.pdf", b"this is not a PDF at all", "application/pdf"))]
+    resp = client.post("/api/documents", files=fake)
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    assert set(body) == {"error", "message"} and "bao_cao.pdf" in body["message"]
+    assert not any((tmp_path / "uploads").iterdir())
+    assert client.get("/api/documents").json() == before
+    # a good file and a bad one: the good one is indexed, the bad one leaves nothing behind
+    mixed = [("files", ("tin.txt", "Xã Đồng Tâm khánh thành cầu treo\n\nCầu dài 86 mét.".encode(),
+                        "text/plain")), *fake]
+    resp = client.post("/api/documents", files=mixed)
+    assert resp.status_code == 200 and resp.json()["saved"] == ["tin.txt"]
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == ["tin.txt"]
+    # a broken new version of an earlier upload keeps the earlier file and document
+    resp = client.post("/api/documents", files=[("files", ("tin.txt", b"\x00\xff" * 10,
+                                                            "text/plain"))])
+    assert (tmp_path / "uploads" / "tin.txt").read_text(encoding="utf-8").startswith("Xã")
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["tin.txt"]
+
+
+def test_chat_upload_of_a_broken_file_leaves_nothing(base, tmp_path):
+    config = replace(base, index_dir=tmp_path / "index", home=tmp_path)
+    build_index([Path(base.home) / "docs"], config, HashEmbedder())
+    engine = QAEngine(config, embedder=HashEmbedder())
+    fake = tmp_path / "gia.pdf"
+    fake.write_bytes(b"not a pdf")
+    message = add_documents(engine, [str(fake)], tmp_path / "uploads")
+    assert "gia.pdf" in message
+    assert not any((tmp_path / "uploads").iterdir())

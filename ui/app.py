@@ -14,7 +14,7 @@ from typing import Literal
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hoidap import __version__
@@ -27,16 +27,19 @@ from hoidap.errors import (
     ModelError,
 )
 from qa.engine import QAEngine
-from qa.types import Filters
+from qa.types import Filters, make_filters
 from ui.render import VIEWER_CSP, viewer_page
 from ui.security import MAX_FILES_PER_UPLOAD, Guard
 from ui.uploads import (
+    Saved,
     UploadTooLargeError,
     UploadTypeError,
     check_size,
     check_type,
+    commit_uploads,
     inside,
-    save_stream,
+    rollback,
+    save_upload,
     upload_name,
 )
 
@@ -52,29 +55,37 @@ class _Filtered(BaseModel):
     doc_ids: list[str] | None = Field(None, description="only these documents")
     date_from: str | None = Field(None, description="YYYY-MM-DD, inclusive")
     date_to: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+    include_undated: bool = Field(
+        False, description="with a date range: also search documents with no known date "
+                           "(otherwise the reply counts them in undated_excluded)")
+    question: str = Field(validation_alias=AliasChoices("question", "query"),
+                          description="the question or search words, in Vietnamese "
+                                      "(``query`` is accepted as an alias for one release)")
 
     def filters(self) -> Filters | None:
         """The engine filters, or None when none is set."""
-        if self.doc_ids is None and not self.date_from and not self.date_to:
-            return None
-        ids = tuple(self.doc_ids) if self.doc_ids is not None else None
-        return Filters(ids, self.date_from or None, self.date_to or None)
+        return make_filters(self.doc_ids, self.date_from, self.date_to, self.include_undated)
+
+
+QUESTION_EXAMPLE = ("Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt "
+                    "bao nhiêu?")
 
 
 class AskRequest(_Filtered):
     """Body of ``POST /api/ask`` (the same options as ``hoidap ask``)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "question": "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt "
-                    "bao nhiêu?", "k": 5}]})
-
-    question: str = Field(description="the question, in Vietnamese")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": QUESTION_EXAMPLE, "k": 5},
+        {"question": "Thu ngân sách năm 2021 đạt bao nhiêu?", "date_from": "2021-01-01",
+         "date_to": "2021-12-31", "include_undated": True}]})
 
 
 class SearchRequest(_Filtered):
     """Body of ``POST /api/search``."""
 
-    query: str = Field(description="words to look for")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": "thu ngân sách Cao Lộc", "k": 5, "mode": "hybrid"}]})
+
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
 
@@ -133,7 +144,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _doc_meta(doc) -> dict:
-    return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "source": doc.source,
+    return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date,
+            "date_source": doc.date_source, "published": doc.published, "source": doc.source,
             "content_hash": doc.content_hash, "chars": len(doc.text)}
 
 
@@ -142,11 +154,13 @@ def _install_api(app: FastAPI, engine: QAEngine) -> None:
     def ask(body: AskRequest) -> dict:
         return engine.ask(body.question, k=body.k, filters=body.filters()).to_dict()
 
-    @app.post("/api/search", tags=["api"], summary="Ranked passages for a query")
+    @app.post("/api/search", tags=["api"], summary="Ranked passages for a question")
     def search(body: SearchRequest) -> dict:
-        passages = engine.search(body.query, k=body.k, filters=body.filters(),
-                                 mode=body.mode)
-        return {"query": body.query, "passages": [p.to_dict() for p in passages]}
+        filters = body.filters()
+        passages = engine.search(body.question, k=body.k, filters=filters, mode=body.mode)
+        return {"question": body.question, "query": body.question,  # "query": deprecated
+                "passages": [p.to_dict() for p in passages],
+                "undated_excluded": engine.undated_excluded(filters)}
 
     @app.get("/api/documents", tags=["api"], summary="Indexed documents (metadata only)")
     def documents() -> list[dict]:
@@ -182,8 +196,13 @@ def _install_viewer(app: FastAPI, engine: QAEngine) -> None:
         return HTMLResponse(viewer_page(doc, start, end), headers=headers)
 
 
+class UploadFailedError(InputError):
+    """No uploaded file could be indexed (HTTP 422; nothing is kept)."""
+
+
 def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path) -> dict:
-    """Check every file (type, size), save them under safe names, index them incrementally."""
+    """Check every file (type, size), save them under safe names, index them incrementally.
+    Files that cannot be indexed leave nothing behind; when none can, the request fails."""
     limits = engine.config.limits
     if len(files) > MAX_FILES_PER_UPLOAD:
         raise InputError(f"{len(files)} files in one upload; send at most "
@@ -195,17 +214,21 @@ def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path) -> dict
     folder.mkdir(parents=True, exist_ok=True)
     taken = {d.doc_id for d in _documents_or_none(engine)
              if Path(d.source).parent != folder.resolve()}
-    saved = []
+    saved: list[Saved] = []
     try:
         for f in files:
             dest = inside(folder, upload_name(f.filename or "upload", taken))
-            saved.append(save_stream(f.file, dest, f.filename or "", limits))
+            saved.append(save_upload(f.file, dest, f.filename or "", limits))
     except BaseException:
-        for path in saved:
-            path.unlink(missing_ok=True)
+        rollback(saved)
         raise
-    report = engine.update(saved)
-    return {"saved": [p.name for p in saved], **report.to_dict()}
+    report = commit_uploads(engine, saved)
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in report.failed)
+        raise UploadFailedError(f"no file could be indexed ({reasons}); nothing was kept")
+    failed = {Path(p).resolve() for p, _ in report.failed}
+    return {"saved": [p.name for p, _ in saved if p.resolve() not in failed],
+            **report.to_dict()}
 
 
 def _documents_or_none(engine: QAEngine) -> list:

@@ -16,14 +16,16 @@ from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError
 from index.loaders import SUPPORTED
 from qa.engine import QAEngine
-from qa.types import Filters
+from qa.types import Filters, make_filters
 from ui.render import answer_html, document_label, error_html, question_html
 from ui.uploads import (
+    Saved,
     UploadTypeError,
     check_size,
     check_type,
+    commit_uploads,
     inside,
-    save_stream,
+    save_upload,
     upload_name,
 )
 
@@ -79,26 +81,22 @@ def theme() -> gr.themes.Base:
 
 
 # -- handlers (no Gradio objects needed to test them) ---------------------------------------
-def make_filters(doc_ids: Sequence[str] | None, date_from: str | None,
-                 date_to: str | None) -> Filters | None:
-    """Filters from the form; None when nothing is chosen."""
-    ids = tuple(doc_ids) if doc_ids else None
-    date_from = (date_from or "").strip() or None
-    date_to = (date_to or "").strip() or None
-    if ids is None and date_from is None and date_to is None:
-        return None
-    return Filters(ids, date_from, date_to)
+def form_filters(doc_ids: Sequence[str] | None, date_from: str | None, date_to: str | None,
+                 include_undated: bool = False) -> Filters | None:
+    """Filters from the form (no document chosen = all); None when nothing is chosen."""
+    return make_filters(doc_ids or None, date_from, date_to, include_undated)
 
 
 def respond(engine: QAEngine, question: str, history: list[Message] | None,
             doc_ids: Sequence[str] | None = None, date_from: str | None = None,
-            date_to: str | None = None) -> list[Message]:
+            date_to: str | None = None, include_undated: bool = False) -> list[Message]:
     """The chat history with the question and its reply appended."""
     history = list(history or [])
     if not (question or "").strip():
         return history
     try:
-        result = engine.ask(question, k=5, filters=make_filters(doc_ids, date_from, date_to))
+        filters = form_filters(doc_ids, date_from, date_to, include_undated)
+        result = engine.ask(question, k=5, filters=filters)
         reply = answer_html(result)
     except HoidapError as exc:
         reply = error_html(str(exc))
@@ -115,12 +113,12 @@ def document_choices(engine: QAEngine) -> list[tuple[str, str]]:
 
 
 def save_uploads(files: Sequence[str], folder: Path, taken: set[str],
-                 limits: LimitsConfig | None = None) -> tuple[list[Path], list[str]]:
+                 limits: LimitsConfig | None = None) -> tuple[list[Saved], list[str]]:
     """Copy uploaded temp files into ``folder`` under safe names, within the type and size
     limits; returns (saved, rejected reasons as escaped HTML)."""
     limits = limits or LimitsConfig()
     folder.mkdir(parents=True, exist_ok=True)
-    saved: list[Path] = []
+    saved: list[Saved] = []
     rejected: list[str] = []
     for f in files:
         src = Path(f)
@@ -131,7 +129,7 @@ def save_uploads(files: Sequence[str], folder: Path, taken: set[str],
             check_size(src.name, src.stat().st_size, limits)
             dest = inside(folder, upload_name(src.name, taken))
             with src.open("rb") as stream:
-                saved.append(save_stream(stream, dest, src.name, limits))
+                saved.append(save_upload(stream, dest, src.name, limits))
         except (HoidapError, OSError) as exc:
             rejected.append(escape(str(exc)))
     return saved, rejected
@@ -151,7 +149,7 @@ def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
     if not saved:
         return "Không thêm được tệp nào: " + "; ".join(rejected)
     try:
-        report = engine.update(saved, progress=progress)
+        report = commit_uploads(engine, saved, progress)
     except HoidapError as exc:
         return f"Không thêm được tài liệu: {escape(str(exc))}"
     rejected += [escape(f"{Path(p).name}: {reason}") for p, reason in report.failed]
@@ -189,7 +187,10 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                      show_label=False, scale=5, elem_id="question",
                                      max_lines=4)
                     send = gr.Button("Hỏi", variant="primary", scale=1, elem_id="ask")
-                clear = gr.Button("Xoá hội thoại", size="sm", elem_id="clear")
+                with gr.Row():
+                    retry = gr.Button("Tìm cả tài liệu không rõ ngày", size="sm",
+                                      visible=False, elem_id="retry_undated")
+                    clear = gr.Button("Xoá hội thoại", size="sm", elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=[box], label="Câu hỏi mẫu")
             with gr.Column(scale=2):
                 with gr.Accordion("Lọc tài liệu", open=True):
@@ -202,6 +203,10 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                                elem_id="date_from")
                         date_to = gr.Textbox(label="Đến ngày", placeholder="YYYY-MM-DD",
                                              elem_id="date_to")
+                    undated = gr.Checkbox(label="Tìm cả tài liệu không rõ ngày",
+                                          info="Khi lọc theo ngày, tài liệu không rõ ngày "
+                                               "bị bỏ qua trừ khi chọn ô này.",
+                                          elem_id="include_undated")
                 with gr.Accordion("Thêm tài liệu", open=True):
                     limits = engine.config.limits
                     gr.Markdown(f"Tệp {', '.join(limits.upload_types)} (tối đa "
@@ -212,17 +217,27 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                             elem_id="upload")
                     status = gr.Markdown(elem_id="upload_status")
 
-        def ask(question, history, ids, d_from, d_to):
-            return respond(engine, question, history, ids, d_from, d_to), ""
+        def ask(question, history, ids, d_from, d_to, with_undated):
+            out = respond(engine, question, history, ids, d_from, d_to, with_undated)
+            left_out = bool(out) and "hd-undated" in out[-1]["content"]
+            return out, "", question, gr.Button(visible=left_out)
+
+        def ask_again(last, history, ids, d_from, d_to):
+            out = respond(engine, last, history, ids, d_from, d_to, True)
+            return out, True, gr.Button(visible=False)
 
         def upload(paths, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
             message = add_documents(engine, paths, uploads, _progress_callback(progress))
             return message, gr.Dropdown(choices=document_choices(engine))
 
-        inputs = [box, chat, docs, date_from, date_to]
-        box.submit(ask, inputs, [chat, box]).then(None, js=SCROLL_TO_REPLY)
-        send.click(ask, inputs, [chat, box]).then(None, js=SCROLL_TO_REPLY)
-        clear.click(lambda: ([], ""), None, [chat, box])
+        last = gr.State("")
+        inputs = [box, chat, docs, date_from, date_to, undated]
+        outputs = [chat, box, last, retry]
+        box.submit(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
+        send.click(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
+        retry.click(ask_again, [last, chat, docs, date_from, date_to],
+                    [chat, undated, retry]).then(None, js=SCROLL_TO_REPLY)
+        clear.click(lambda: ([], "", gr.Button(visible=False)), None, [chat, box, retry])
         files.upload(upload, [files], [status, docs])
         demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
     return demo

@@ -87,9 +87,19 @@ def document_label(doc: Document, width: int = 70) -> str:
     return f"{title} ({date_label(doc.date)})"
 
 
-def _source_meta(n: int, title: str, date: str | None, paragraph: int, url: str) -> str:
+def dates_label(date: str | None, published: str | None = None) -> str:
+    """The report's date, and the page's own date when it differs:
+    ``05/11/2020 (trang đăng 24/09/2021)``."""
+    if published and published != date:
+        return f"{date_label(date)} (trang đăng {date_label(published)})"
+    return date_label(date)
+
+
+def _source_meta(n: int, title: str, date: str | None, paragraph: int, url: str,
+                 published: str | None = None) -> str:
     return (f'<div class="hd-src-head"><span class="hd-num">[{n}]</span> '
-            f'<b class="hd-title">{_inline(title)}</b> · {escape(date_label(date))} · '
+            f'<b class="hd-title">{_inline(title)}</b> · '
+            f'{escape(dates_label(date, published))} · '
             f'đoạn {int(paragraph)} · <a class="hd-view" href="{escape(url)}" '
             f'target="_blank" rel="noopener">Xem toàn văn</a></div>')
 
@@ -98,8 +108,8 @@ def answer_source(n: int, answer: Answer, base: str = "/viewer") -> str:
     """One numbered source: metadata, link and the passage with the answer marked."""
     c = answer.citation
     a, b = c.start - answer.passage_start, c.end - answer.passage_start
-    meta = _source_meta(n, c.title, c.date, c.paragraph, viewer_url(c.doc_id, c.start, c.end,
-                                                                      base))
+    meta = _source_meta(n, c.title, c.date, c.paragraph,
+                        viewer_url(c.doc_id, c.start, c.end, base), c.published)
     return (f'<li class="hd-source">{meta}<blockquote class="hd-passage">'
             f"{highlight_excerpt(answer.passage_text, a, b)}</blockquote></li>")
 
@@ -126,13 +136,14 @@ def answer_html(result: QAResult, base: str = "/viewer") -> str:
     if others:
         parts.append(f'<p class="hd-others">Khả năng khác: {"; ".join(others)}</p>')
     items = "".join(answer_source(i, a, base) for i, a in enumerate(result.answers, 1))
-    parts.append(f'<p class="hd-label">Nguồn:</p><ol class="hd-sources">{items}</ol></div>')
-    return "".join(parts)
+    parts.append(f'<p class="hd-label">Nguồn:</p><ol class="hd-sources">{items}</ol>')
+    return "".join(parts) + undated_note(result.undated_excluded) + "</div>"
 
 
 def no_answer_html(result: QAResult, base: str = "/viewer", shown: int = 3) -> str:
     """The chat reply when nothing answers: a plain refusal and the closest passages."""
-    head = f'<div class="hd-reply hd-none"><p class="hd-short"><b>{NO_ANSWER}.</b></p>'
+    head = (f'<div class="hd-reply hd-none"><p class="hd-short"><b>{NO_ANSWER}.</b></p>'
+            + undated_note(result.undated_excluded))
     if not result.passages:
         return head + "<p>Không có đoạn văn nào gần với câu hỏi.</p></div>"
     items = "".join(passage_item(i, p, base) for i, p in enumerate(result.passages[:shown], 1))
@@ -162,6 +173,25 @@ a{color:#0969da}
 """
 
 
+_ORIGINS = {"lead": "ghi ở phần mở đầu", "lead+byline": "ngày ở phần mở đầu, năm theo ngày đăng",
+            "lead+text": "ngày ở phần mở đầu, năm theo nội dung", "title": "ghi ở tiêu đề",
+            "byline": "ngày đăng trang", "user": "do người dùng sửa"}
+
+
+def _date_origin(doc: Document) -> str:
+    """Where the date came from, for the viewer: `` (ghi ở phần mở đầu)``."""
+    origin = _ORIGINS.get(doc.date_source or "")
+    return f" ({origin})" if origin and doc.date else ""
+
+
+def undated_note(count: int) -> str:
+    """The line that says a date filter left undated documents out ("" for none)."""
+    if count <= 0:
+        return ""
+    return (f'<p class="hd-undated">Bộ lọc ngày đã bỏ qua {count} tài liệu không rõ ngày. '
+            "Bấm <b>Tìm cả tài liệu không rõ ngày</b> để hỏi lại gồm cả các tài liệu đó.</p>")
+
+
 def viewer_page(doc: Document, start: int | None = None, end: int | None = None) -> str:
     """A whole cleaned document as a standalone, escaped HTML page.
 
@@ -177,7 +207,8 @@ def viewer_page(doc: Document, start: int | None = None, end: int | None = None)
         f"<title>{escape(doc.title or doc.doc_id)}</title><style>{_VIEWER_CSS}</style></head>"
         f'<body><header><p class="meta"><a href="/">← Quay lại hỏi đáp</a></p>'
         f"<h1>{escape(doc.title or doc.doc_id)}</h1>"
-        f'<p class="meta">Ngày: {escape(date_label(doc.date))} · Mã tài liệu: '
+        f'<p class="meta">Ngày: {escape(dates_label(doc.date, doc.published))}'
+        f"{escape(_date_origin(doc))} · Mã tài liệu: "
         f"{escape(doc.doc_id)}</p></header>"
         f'<main class="text">{body}</main>'
         f"<script>{VIEWER_SCRIPT}</script></body></html>")

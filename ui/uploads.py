@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from hoidap.config import LimitsConfig
 from hoidap.errors import InputError
 from index.clean import safe_doc_id
+
+if TYPE_CHECKING:
+    from index.build import BuildReport, Progress
+    from qa.engine import QAEngine
+
+Saved = tuple[Path, Path | None]  # (the saved file, the earlier file it replaced, set aside)
 
 _MB = 1024 * 1024
 _COPY_BLOCK = 1024 * 1024
@@ -81,3 +90,42 @@ def inside(folder: Path, name: str) -> Path:
     if dest.parent != folder:
         raise InputError(f"upload name {name!r} leaves the uploads folder; rename the file")
     return dest
+
+
+def save_upload(src: BinaryIO, dest: Path, name: str, limits: LimitsConfig) -> Saved:
+    """:func:`save_stream` to ``dest``, first setting aside a file already there (a new
+    version of an earlier upload) so that a failed upload can put it back."""
+    backup = None
+    if dest.exists():
+        backup = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(dest, backup)
+    try:
+        return save_stream(src, dest, name, limits), backup
+    except BaseException:
+        rollback([(dest, backup)])
+        raise
+
+
+def rollback(saved: Sequence[Saved]) -> None:
+    """Delete saved files and put back what each replaced."""
+    for path, backup in saved:
+        path.unlink(missing_ok=True)
+        if backup is not None:
+            os.replace(backup, path)
+
+
+def commit_uploads(engine: QAEngine, saved: Sequence[Saved],
+                   progress: Progress | None = None) -> BuildReport:
+    """Index saved uploads in one update. A file that could not be indexed leaves nothing
+    behind (deleted, the earlier version restored); if the update fails, none stays."""
+    try:
+        report = engine.update([p for p, _ in saved], progress=progress)
+    except BaseException:
+        rollback(saved)
+        raise
+    failed = {Path(p).resolve() for p, _ in report.failed}
+    rollback([s for s in saved if s[0].resolve() in failed])
+    for path, backup in saved:
+        if backup is not None and path.resolve() not in failed:
+            backup.unlink(missing_ok=True)
+    return report
