@@ -50,7 +50,7 @@ class RetrievalConfig:
     bm25_weight: float = 1.0
     rrf_k: int = 60
     candidates: int = 50
-    year_bonus: float = 0.1  # added to passages about a year the question names ("năm 2021")
+    year_bonus: float = 0.05  # added to passages about a year the question names ("năm 2021")
 
 
 @dataclass(frozen=True)
