@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from index.build import BuildReport, Progress, build_index
 from index.store import LoadedIndex
 from index.types import Document
 from qa.backends import SearchBackend, open_backend
+from qa.conversation import Resolved, Turn, parse_history, resolve
 from qa.retrieve import Mode, check_filters
 from qa.types import Filters, Passage, QAResult
 from qa.validate import check_k, clean_question
@@ -133,22 +135,59 @@ class QAEngine:
         vec = None if mode == "bm25" else self.embedder.encode_queries([backend.restored(query)])
         return backend.rank(query, vec, k, filters, mode)
 
-    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> QAResult:
-        """Answers copied from the documents, with citations, or ``no_answer``."""
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None,
+            history: Sequence[Turn] | list[dict] | None = None) -> QAResult:
+        """Answers copied from the documents, with citations, or ``no_answer``.
+
+        ``history``: earlier turns of the conversation, oldest first (:class:`Turn` or JSON
+        ``{"question", "answer"?, "doc_id"?}``); a follow-up is resolved against them
+        (:mod:`qa.conversation`) and ``QAResult.understood`` says how.
+        """
         question = clean_question(question, self.config.max_question_chars)
         k = check_k(k, self.config.max_k)
+        turns = parse_history(history)
         backend = self._retrieval()
         _check_filters(backend, filters)
-        passages = self._rank(backend, question, max(k, self.config.reader.passages), filters)
         # A question typed without diacritics is read with the corpus's spelling restored.
-        answers = self.reader.read(backend.restored(question), passages,
+        restored = backend.restored(question)
+        resolved = resolve(restored, self._cited(backend, turns)) if turns else \
+            Resolved(restored, restored)
+        n = max(k, self.config.reader.passages)
+        passages = self._rank_resolved(backend, resolved, n, filters) \
+            if resolved.used_history else self._rank(backend, question, n, filters)
+        answers = self.reader.read(resolved.question, passages,
                                    backend.documents_map([p.doc_id for p in passages]))
         answers = answers[: self.config.reader.max_answers]
         from qa.reader import is_no_answer
 
         refused = is_no_answer(answers, self.no_answer_threshold)
         return QAResult(question=question, no_answer=refused,
-                        answers=() if refused else tuple(answers), passages=tuple(passages[:k]))
+                        answers=() if refused else tuple(answers), passages=tuple(passages[:k]),
+                        understood=resolved.understood if resolved.used_history else None)
+
+    def _cited(self, backend: SearchBackend, turns: Sequence[Turn]) -> list[Turn]:
+        """``turns`` with the document of each of the last two answers filled in when the
+        caller did not say (found by searching the turn's question and answer text)."""
+        out = list(turns)
+        for i in range(max(0, len(out) - 2), len(out)):
+            t = out[i]
+            if t.doc_id is None and t.answer:
+                hits = backend.rank(f"{t.question} {t.answer}", None, 1, None, "bm25")
+                out[i] = Turn(t.question, t.answer, hits[0].doc_id if hits else None)
+        return out
+
+    def _rank_resolved(self, backend: SearchBackend, resolved: Resolved, n: int,
+                       filters: Filters | None) -> list[Passage]:
+        """Passages for a resolved question: its query, with the documents cited earlier in
+        the conversation preferred (searched on their own too, so they are candidates)."""
+        mode: Mode = "hybrid"
+        vec = self.embedder.encode_queries([backend.restored(resolved.query)])
+        ranked = backend.rank(resolved.query, vec, n * 2, filters, mode)
+        within = _within(filters, resolved.prefer_doc_ids)
+        if within is not None:
+            ranked = ranked + backend.rank(resolved.query, vec, n, within, mode)
+        return prefer_documents(ranked, resolved.prefer_doc_ids,
+                                self.config.retrieval.history_bonus)[:n]
 
     # -- documents --------------------------------------------------------------------------
     def documents(self) -> list[Document]:
@@ -195,6 +234,30 @@ class QAEngine:
         with self._load_lock:
             self._retriever = backend
         return report
+
+
+def _within(filters: Filters | None, doc_ids: Sequence[str]) -> Filters | None:
+    """``filters`` narrowed to ``doc_ids`` (None when there is nothing left to search)."""
+    if not doc_ids:
+        return None
+    if filters is None:
+        return Filters(tuple(doc_ids))
+    ids = tuple(d for d in doc_ids if filters.doc_ids is None or d in filters.doc_ids)
+    return replace(filters, doc_ids=ids) if ids else None
+
+
+def prefer_documents(passages: Sequence[Passage], doc_ids: Sequence[str],
+                     bonus: float) -> list[Passage]:
+    """Passages (duplicates merged, best score kept) re-ranked with ``bonus`` added to the
+    score of those from ``doc_ids``; scores stay in [0, 1]."""
+    best: dict[str, Passage] = {}
+    for p in passages:
+        if p.chunk_id not in best or p.score > best[p.chunk_id].score:
+            best[p.chunk_id] = p
+    preferred = set(doc_ids)
+    scored = [replace(p, score=min(1.0, p.score + bonus)) if p.doc_id in preferred else p
+              for p in best.values()]
+    return sorted(scored, key=lambda p: -p.score)
 
 
 def _check_filters(backend: SearchBackend, filters: Filters | None) -> None:

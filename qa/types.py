@@ -100,11 +100,13 @@ class QAResult:
     no_answer: bool
     answers: tuple[Answer, ...] = field(default_factory=tuple)
     passages: tuple[Passage, ...] = field(default_factory=tuple)
+    understood: str | None = None  # how a follow-up was read with the history, else None
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README."""
         return {
             "question": self.question,
+            "understood": self.understood,
             "no_answer": self.no_answer,
             "answers": [a.to_dict() for a in self.answers],
             "passages": [p.to_dict() for p in self.passages],
