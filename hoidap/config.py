@@ -50,7 +50,7 @@ class RetrievalConfig:
     bm25_weight: float = 1.0
     rrf_k: int = 60
     candidates: int = 50
-    history_bonus: float = 0.3  # score added to passages of documents a follow-up refers to
+    history_bonus: float = 0.1  # score added to passages of documents a follow-up refers to
 
 
 @dataclass(frozen=True)

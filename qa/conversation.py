@@ -18,7 +18,7 @@ question typed without diacritics is understood too.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hoidap.errors import InputError
@@ -33,6 +33,9 @@ MIN_WEIGHT = 0.25  # a carried word needs at least this much (recency-weighted) 
 SHORT = 5  # a question with at most this many content words (syllables) is elliptical
 OWN_TOPIC = 7  # content words that make a question self-contained when new to the history
 SAME_TOPIC = 0.3  # share of content words found in the history that keeps the topic
+RARE_SHARE = 0.02  # a word in at most this share of the corpus's chunks names a topic
+
+Rare = Callable[[str], bool]  # is this (lowercase NFC) word specific to a few passages?
 
 
 @dataclass(frozen=True)
@@ -91,16 +94,17 @@ _STOP_PAIRS = ("bao nhiêu", "thế nào", "như thế nào", "ra sao", "ở đ�
                "bao giờ", "là gì", "vì sao", "tại sao")
 
 # Dependent markers, folded; each is matched as whole words.
-_MARKERS = ("do", "nay", "ay", "kia", "ho", "no", "ong ay", "ba ay", "anh ay", "chi ay",
-            "thi sao", "nam truoc", "nam sau", "nam do", "cung", "tren", "noi tren",
-            "luc do", "khi do", "ke tren", "vua neu")
+_MARKERS = ("ong ay", "ba ay", "anh ay", "chi ay", "thi sao", "nam truoc", "nam sau",
+            "nam do", "noi tren", "luc do", "khi do", "ke tren", "vua neu")
 # Markers safe on folded text (a question typed without diacritics): no collision with
 # ordinary words ("do" = đó/do/đỏ, "nay" = này/nay, "ho" = họ/hộ/hồ are left out).
 _FOLDED_MARKERS = ("thi sao", "ong ay", "ba ay", "anh ay", "chi ay", "nam truoc", "noi tren",
                    "ke tren", "vua neu", "luc do", "khi do", "nam do")
-_START_MARKERS = ("con", "vay", "the con", "vay con", "con ve", "the")
-# The exact (diacritic) words behind the ambiguous folded markers.
-_EXACT_MARKERS = frozenset({"đó", "này", "ấy", "kia", "họ", "nó", "cũng", "trên"})
+_START_MARKERS = ("còn", "vậy", "thế còn", "vậy thì")
+# Dependent words (with diacritics: folded they collide with ordinary words).
+_EXACT_MARKERS = frozenset({"đó", "này", "ấy", "kia", "họ", "nó", "cũng"})
+# Set phrases where those words do not point back ("sau đó" = afterwards).
+_NOT_MARKERS = ("sau đó", "do đó", "từ đó", "trong đó", "đó là", "hiện nay")
 
 _ELLIPSIS = re.compile(
     r"^(?:(?:vậy|thế|và|vay|the|va)\s+)?(?:còn|con)\s+(?P<x>.+?)\s*,?\s*(?P<tail>"
@@ -153,20 +157,23 @@ def _has(folded: str, phrase: str) -> bool:
 def marker(question: str) -> str | None:
     """The dependent marker of ``question`` (folded), or None."""
     text = nfc(question)
+    ws = [w.lower() for w in words(text)]
+    if not ws:
+        return None
     folded = _folded_text(text)
-    first = folded.split()[:2]
-    if first and (first[0] in ("con", "vay") or " ".join(first) in _START_MARKERS):
-        return first[0]
     accented = fold(text) != text.lower()
     if accented:
-        exact = {w.lower() for w in words(text)}
-        for m in _MARKERS:
-            if " " in m and _has(folded, m):
-                return m
-        hit = exact & _EXACT_MARKERS
-        if hit:
-            return fold(sorted(hit)[0])
-        return None
+        head = " ".join(ws[:2])
+        if ws[0] in _START_MARKERS or head in _START_MARKERS:
+            return fold(ws[0])
+        phrase = next((m for m in _MARKERS if _has(folded, m)), None)
+        if phrase:
+            return phrase
+        plain = " " + " ".join(ws) + " "
+        for p in _NOT_MARKERS:
+            plain = plain.replace(f" {p} ", " ")
+        hit = set(plain.split()) & _EXACT_MARKERS
+        return fold(sorted(hit)[0]) if hit else None
     return next((m for m in _FOLDED_MARKERS if _has(folded, m)), None)
 
 
@@ -185,9 +192,10 @@ def _history_words(history: Sequence[Turn]) -> dict[str, float]:
     return weights
 
 
-def is_follow_up(question: str, history: Sequence[Turn]) -> str:
+def is_follow_up(question: str, history: Sequence[Turn], rare: Rare | None = None) -> str:
     """Why ``question`` depends on ``history`` ("marker", "ellipsis", "short", "topic"), or ""
-    when it stands alone (no history, or it brings its own topic)."""
+    when it stands alone: no history, or it brings its own topic (a name, or with ``rare``
+    a corpus-rare word, that the history does not have)."""
     if not history:
         return ""
     if ellipsis(question):
@@ -198,6 +206,9 @@ def is_follow_up(question: str, history: Sequence[Turn]) -> str:
     past = _history_words(history)
     if any(n not in past for n in _names(question)):
         return ""  # it names something the dialogue has not mentioned: a new topic
+    if rare is not None and any(fold(w) not in past and rare(w)
+                                for w in content_words(question)):
+        return ""  # a word specific to a few passages, new to the dialogue
     if len(own) <= SHORT:
         return "short"
     shared = sum(1 for w in own if w in past) / len(own)
@@ -259,14 +270,15 @@ def rewrite_ellipsis(question: str, previous: str) -> str | None:
     return " ".join([x, *keep, qword]).strip() + "?"
 
 
-def resolve(question: str, history: Sequence[Turn] = (),
+def resolve(question: str, history: Sequence[Turn] = (), rare: Rare | None = None,
             max_context: int = MAX_CONTEXT_WORDS) -> Resolved:
-    """How ``question`` is understood after ``history`` (oldest first); see the module doc."""
+    """How ``question`` is understood after ``history`` (oldest first); ``rare`` tells
+    corpus-specific words (see :func:`is_follow_up`); see the module doc."""
     question = nfc(question).strip()
     if not history:
         return Resolved(question, question)
     understood = _understood_history(history)
-    reason = is_follow_up(question, understood)
+    reason = is_follow_up(question, understood, rare)
     if not reason:
         return Resolved(question, question)
     prefer = tuple(dict.fromkeys(t.doc_id for t in reversed(understood[-2:]) if t.doc_id))

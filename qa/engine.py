@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from qa.reader import Reader
 
 
+SOFT_REASONS = ("topic",)  # follow-ups by shared words alone (long enough to be judged)
+CONFIDENT = 0.99  # fused score of a passage ranked first by both dense and BM25
+
+
 class QAEngine:
     """Question answering over one saved index.
 
@@ -150,11 +154,13 @@ class QAEngine:
         _check_filters(backend, filters)
         # A question typed without diacritics is read with the corpus's spelling restored.
         restored = backend.restored(question)
-        resolved = resolve(restored, self._cited(backend, turns)) if turns else \
-            Resolved(restored, restored)
+        resolved = resolve(restored, self._cited(backend, turns), _rare_words(backend)) \
+            if turns else Resolved(restored, restored)
         n = max(k, self.config.reader.passages)
-        passages = self._rank_resolved(backend, resolved, n, filters) \
-            if resolved.used_history else self._rank(backend, question, n, filters)
+        if resolved.used_history:
+            passages, resolved = self._rank_resolved(backend, question, resolved, n, filters)
+        else:
+            passages = self._rank(backend, question, n, filters)
         answers = self.reader.read(resolved.question, passages,
                                    backend.documents_map([p.doc_id for p in passages]))
         answers = answers[: self.config.reader.max_answers]
@@ -176,18 +182,25 @@ class QAEngine:
                 out[i] = Turn(t.question, t.answer, hits[0].doc_id if hits else None)
         return out
 
-    def _rank_resolved(self, backend: SearchBackend, resolved: Resolved, n: int,
-                       filters: Filters | None) -> list[Passage]:
-        """Passages for a resolved question: its query, with the documents cited earlier in
-        the conversation preferred (searched on their own too, so they are candidates)."""
+    def _rank_resolved(self, backend: SearchBackend, question: str, resolved: Resolved, n: int,
+                       filters: Filters | None) -> tuple[list[Passage], Resolved]:
+        """Passages for a follow-up: its query, with the documents cited earlier preferred
+        (searched on their own too, so they are candidates). A turn that was a follow-up only
+        by its words ("short", "topic") and whose own question is ranked first by both dense
+        and BM25 in another document stands alone after all (the second half of the guard)."""
+        if resolved.reason in SOFT_REASONS:
+            plain = self._rank(backend, question, n, filters)
+            if plain and plain[0].score >= CONFIDENT and \
+                    plain[0].doc_id not in resolved.prefer_doc_ids:
+                return plain, Resolved(resolved.question, resolved.question)
         mode: Mode = "hybrid"
         vec = self.embedder.encode_queries([backend.restored(resolved.query)])
         ranked = backend.rank(resolved.query, vec, n * 2, filters, mode)
         within = _within(filters, resolved.prefer_doc_ids)
         if within is not None:
             ranked = ranked + backend.rank(resolved.query, vec, n, within, mode)
-        return prefer_documents(ranked, resolved.prefer_doc_ids,
-                                self.config.retrieval.history_bonus)[:n]
+        bonus = self.config.retrieval.history_bonus
+        return prefer_documents(ranked, resolved.prefer_doc_ids, bonus)[:n], resolved
 
     # -- documents --------------------------------------------------------------------------
     def documents(self) -> list[Document]:
@@ -234,6 +247,16 @@ class QAEngine:
         with self._load_lock:
             self._retriever = backend
         return report
+
+
+def _rare_words(backend: SearchBackend):
+    """Whether a word is specific to a few passages of the local index (None elsewhere)."""
+    bm25 = getattr(getattr(backend, "index", None), "bm25", None)
+    if bm25 is None or not getattr(bm25, "size", 0):
+        return None
+    from qa.conversation import RARE_SHARE
+
+    return lambda word: 0.0 < bm25.doc_share(word) <= RARE_SHARE
 
 
 def _within(filters: Filters | None, doc_ids: Sequence[str]) -> Filters | None:
