@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hoidap.errors import InputError
+from index import textnorm
 from qa.segment import fold, nfc
+from qa.types import QAResult
 
 MAX_TURNS = 20  # history turns accepted per question
 MAX_TURN_CHARS = 4000  # characters of one turn's question + answer
@@ -34,6 +36,11 @@ SHORT = 5  # a question with at most this many content words (syllables) is elli
 OWN_TOPIC = 7  # content words that make a question self-contained when new to the history
 SAME_TOPIC = 0.3  # share of content words found in the history that keeps the topic
 RARE_SHARE = 0.02  # a word in at most this share of the corpus's chunks names a topic
+
+RARE_MIN_CHUNKS = 500  # below this many chunks, word rarity says little: not used
+# Words of what is asked rather than what it is about: never a topic of their own.
+_GENERIC = frozenset(("phần", "trăm", "tỷ", "tỉ", "lệ", "số", "lượng", "tổng", "mức", "con",
+                      "đồng", "triệu", "nghìn"))
 
 Rare = Callable[[str], bool]  # is this (lowercase NFC) word specific to a few passages?
 
@@ -106,14 +113,15 @@ _EXACT_MARKERS = frozenset({"đó", "này", "ấy", "kia", "họ", "nó", "cũng
 # Set phrases where those words do not point back ("sau đó" = afterwards).
 _NOT_MARKERS = ("sau đó", "do đó", "từ đó", "trong đó", "đó là", "hiện nay")
 
+# Patterns over case-kept folded text (same length as the text, so spans carry over).
 _ELLIPSIS = re.compile(
-    r"^(?:(?:vậy|thế|và|vay|the|va)\s+)?(?:còn|con)\s+(?P<x>.+?)\s*,?\s*(?P<tail>"
-    r"(?:thì|thi)\s+(?:sao|thế nào|như thế nào|ra sao|the nao|nhu the nao|ra sao)|"
-    r"(?:thế nào|như thế nào|ra sao|nữa|the nao|nhu the nao)|)\s*[?.!]*$", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:năm|nam)\s+\d{4}\b", re.IGNORECASE)
-_PLACE = re.compile(r"\b(?:huyện|xã|tỉnh|thành phố|thị xã|thị trấn|phường|quận|"
-                    r"huyen|xa|tinh|thanh pho|thi xa|thi tran|phuong|quan)"
-                    r"(?:\s+[A-ZĐÀ-Ỹ][\wÀ-ỹ]*)+")
+    r"^(?:(?:vay|the|va)\s+)?(?P<con>con)\s+(?P<x>.+?)\s*,?\s*(?P<tail>(?:thi\s+)?"
+    r"(?:sao|the nao|nhu the nao|ra sao)|nua|)\s*[?.!]*$", re.IGNORECASE)
+_YEAR = re.compile(r"\bnam\s+\d{4}\b", re.IGNORECASE)
+_PLACE = re.compile(r"\b(?:huyen|xa|tinh|thanh pho|thi xa|thi tran|phuong|quan)"
+                    r"(?:\s+[A-Z]\w*)+")
+_QUANTITY = ("sản lượng", "tổng", "số", "tỷ lệ", "tỉ lệ", "giá trị", "diện tích", "doanh thu",
+             "thu", "chi", "kinh phí", "vốn", "dân số", "mức", "lượng", "bao nhiêu")
 _QWORDS = ("bao nhiêu", "mấy", "là ai", "ai", "là gì", "gì", "nào", "ở đâu", "tại đâu", "đâu",
            "khi nào", "bao giờ", "như thế nào", "thế nào", "ra sao", "vì sao", "tại sao")
 
@@ -206,7 +214,7 @@ def is_follow_up(question: str, history: Sequence[Turn], rare: Rare | None = Non
     past = _history_words(history)
     if any(n not in past for n in _names(question)):
         return ""  # it names something the dialogue has not mentioned: a new topic
-    if rare is not None and any(fold(w) not in past and rare(w)
+    if rare is not None and any(fold(w) not in past and w not in _GENERIC and rare(w)
                                 for w in content_words(question)):
         return ""  # a word specific to a few passages, new to the dialogue
     if len(own) <= SHORT:
@@ -243,30 +251,62 @@ def _question_word(question: str) -> str:
     return ""
 
 
+def _find(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
+    """Span of ``pattern`` in ``text`` matched on its folded form."""
+    m = pattern.search(textnorm.fold(text))
+    return m.span() if m else None
+
+
+def _is(pattern: re.Pattern[str], text: str) -> bool:
+    return pattern.fullmatch(textnorm.fold(text)) is not None
+
+
 def ellipsis(question: str) -> str | None:
     """X of "Còn X thì sao?" / "Còn X?" (a short X without a question word), else None."""
-    m = _ELLIPSIS.match(nfc(question).strip())
+    text = nfc(question).strip()
+    m = _ELLIPSIS.match(textnorm.fold(text))
     if not m:
         return None
-    x = m.group("x").strip(" ,")
+    con = text[m.start("con"):m.end("con")].lower()
+    if con != "còn" and fold(text) != text.lower():  # "Cơn đau…" is not "Còn…"
+        return None
+    x = text[m.start("x"):m.end("x")].strip(" ,")
     if not m.group("tail") and (len(words(x)) > 4 or _question_word(x)):
         return None
     return x or None
 
 
-def rewrite_ellipsis(question: str, previous: str) -> str | None:
-    """ "Còn X thì sao?" read as ``previous`` with X put in: a year replaces its year, a place
-    its place; other X take the previous question's subject words. None if not elliptical."""
+def _recent(questions: Sequence[str], pattern: re.Pattern[str], turns: int = 3) -> str | None:
+    """The most recent of the last ``turns`` questions where ``pattern`` occurs."""
+    return next((q for q in reversed(questions[-turns:]) if _find(pattern, q)), None)
+
+
+def rewrite_ellipsis(question: str, previous: Sequence[str]) -> str | None:
+    """ "Còn X thì sao?" read with the earlier questions (oldest first): a year X replaces the
+    year of the latest question naming one, a place X its place; any other X is asked with the
+    conversation's latest year and place, as a figure when X names a quantity ("sản lượng …")
+    and otherwise the way the previous question asked. None if not elliptical."""
     x = ellipsis(question)
-    if x is None:
+    if x is None or not previous:
         return None
-    prev = nfc(previous).strip()
-    if _YEAR.fullmatch(x) and _YEAR.search(prev):
-        return _YEAR.sub(x, prev, count=1)
-    if _PLACE.fullmatch(x) and _PLACE.search(prev):
-        return _PLACE.sub(x, prev, count=1)
-    keep = [w for w in _YEAR.findall(prev) + _PLACE.findall(prev) if fold(w) not in fold(x)]
-    qword = _question_word(prev) or "thế nào"
+    for slot in (_YEAR, _PLACE):
+        if _is(slot, x):
+            host = _recent(previous, slot)
+            if host is not None:
+                host = nfc(host).strip()
+                a, b = _find(slot, host)  # type: ignore[misc]
+                return host[:a] + x + host[b:]
+    keep = []
+    for slot in (_PLACE, _YEAR):
+        host = _recent(previous, slot)
+        span = _find(slot, nfc(host)) if host else None
+        if span and host and fold(nfc(host)[span[0]:span[1]]) not in fold(x):
+            keep.append(nfc(host)[span[0]:span[1]])
+    fx = fold(x.lower())
+    if any(fx.startswith(fold(q)) for q in _QUANTITY):
+        qword = "là bao nhiêu"
+    else:
+        qword = _question_word(previous[-1]) or "như thế nào"
     return " ".join([x, *keep, qword]).strip() + "?"
 
 
@@ -282,11 +322,11 @@ def resolve(question: str, history: Sequence[Turn] = (), rare: Rare | None = Non
     if not reason:
         return Resolved(question, question)
     prefer = tuple(dict.fromkeys(t.doc_id for t in reversed(understood[-2:]) if t.doc_id))
-    rewritten = rewrite_ellipsis(question, understood[-1].question)
+    rewritten = rewrite_ellipsis(question, [t.question for t in understood])
     if rewritten is not None:
         # The rewrite carries the topic; a new year or place may well be in another document.
         x = ellipsis(question) or ""
-        moved = bool(_YEAR.fullmatch(x) or _PLACE.fullmatch(x))
+        moved = _is(_YEAR, x) or _is(_PLACE, x)
         return Resolved(rewritten, rewritten, () if moved else prefer, True, reason)
     context = _context_words(question, understood, max_context)
     query = " ".join([question, *context]) if context else question
@@ -299,9 +339,15 @@ def _understood_history(history: Sequence[Turn]) -> list[Turn]:
     for turn in history:
         q = nfc(turn.question).strip()
         if out:
-            q = rewrite_ellipsis(q, out[-1].question) or q
+            q = rewrite_ellipsis(q, [t.question for t in out]) or q
         out.append(Turn(q, nfc(turn.answer or "").strip(), turn.doc_id))
     return out
+
+
+def turn_from(result: QAResult) -> Turn:
+    """The history entry a result leaves: its question, top answer text and cited document."""
+    top = result.answers[0] if result.answers and not result.no_answer else None
+    return Turn(result.question, top.text if top else "", top.citation.doc_id if top else None)
 
 
 # -- input ------------------------------------------------------------------------------------

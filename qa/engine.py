@@ -172,9 +172,10 @@ class QAEngine:
                         understood=resolved.understood if resolved.used_history else None)
 
     def _cited(self, backend: SearchBackend, turns: Sequence[Turn]) -> list[Turn]:
-        """``turns`` with the document of each of the last two answers filled in when the
-        caller did not say (found by searching the turn's question and answer text)."""
-        out = list(turns)
+        """``turns`` with questions typed without diacritics restored, and the document of
+        each of the last two answers filled in when the caller did not say (found by
+        searching the turn's question and answer text)."""
+        out = [Turn(backend.restored(t.question), t.answer, t.doc_id) for t in turns]
         for i in range(max(0, len(out) - 2), len(out)):
             t = out[i]
             if t.doc_id is None and t.answer:
@@ -251,10 +252,11 @@ class QAEngine:
 
 def _rare_words(backend: SearchBackend):
     """Whether a word is specific to a few passages of the local index (None elsewhere)."""
+    from qa.conversation import RARE_MIN_CHUNKS, RARE_SHARE
+
     bm25 = getattr(getattr(backend, "index", None), "bm25", None)
-    if bm25 is None or not getattr(bm25, "size", 0):
+    if bm25 is None or getattr(bm25, "size", 0) < RARE_MIN_CHUNKS:
         return None
-    from qa.conversation import RARE_SHARE
 
     return lambda word: 0.0 < bm25.doc_share(word) <= RARE_SHARE
 

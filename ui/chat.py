@@ -15,6 +15,7 @@ import gradio as gr
 from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError
 from index.loaders import SUPPORTED
+from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
 from qa.types import Filters
 from ui.render import answer_html, document_label, error_html, question_html
@@ -27,7 +28,8 @@ from ui.uploads import (
     upload_name,
 )
 
-__all__ = ["add_documents", "build_chat", "respond", "save_uploads", "upload_name"]
+__all__ = ["add_documents", "build_chat", "converse", "respond", "save_uploads",
+           "upload_name"]
 
 Message = dict[str, str]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".docx"]
@@ -61,6 +63,7 @@ CSS = """
 font-size:.92rem}
 .hd-passage mark{background:#ffe066;padding:0 .1em;border-radius:2px}
 .hd-error{color:#9a2f2f}
+.hd-understood{color:#57606a;font-size:.9rem}
 """
 
 INTRO = (
@@ -93,17 +96,31 @@ def make_filters(doc_ids: Sequence[str] | None, date_from: str | None,
 def respond(engine: QAEngine, question: str, history: list[Message] | None,
             doc_ids: Sequence[str] | None = None, date_from: str | None = None,
             date_to: str | None = None) -> list[Message]:
-    """The chat history with the question and its reply appended."""
+    """The chat history with the question and its reply appended (no conversation memory)."""
+    return converse(engine, question, history, None, doc_ids, date_from, date_to)[0]
+
+
+def converse(engine: QAEngine, question: str, history: list[Message] | None,
+             turns: Sequence[Turn] | None, doc_ids: Sequence[str] | None = None,
+             date_from: str | None = None, date_to: str | None = None,
+             ) -> tuple[list[Message], list[Turn]]:
+    """:func:`respond` that also keeps the conversation's raw turns (question, answer text,
+    cited document): a follow-up is read with them and its reply says how it was understood.
+    With ``turns=None`` the question is answered on its own."""
     history = list(history or [])
+    kept = list(turns or [])
     if not (question or "").strip():
-        return history
+        return history, kept
     try:
-        result = engine.ask(question, k=5, filters=make_filters(doc_ids, date_from, date_to))
+        result = engine.ask(question, k=5, filters=make_filters(doc_ids, date_from, date_to),
+                            history=kept[-MAX_TURNS:] if turns is not None else None)
         reply = answer_html(result)
+        kept.append(turn_from(result))
     except HoidapError as exc:
         reply = error_html(str(exc))
-    return history + [{"role": "user", "content": question_html(question)},
-                      {"role": "assistant", "content": reply}]
+    messages = history + [{"role": "user", "content": question_html(question)},
+                          {"role": "assistant", "content": reply}]
+    return messages, kept[-MAX_TURNS:]
 
 
 def document_choices(engine: QAEngine) -> list[tuple[str, str]]:
@@ -212,17 +229,20 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                             elem_id="upload")
                     status = gr.Markdown(elem_id="upload_status")
 
-        def ask(question, history, ids, d_from, d_to):
-            return respond(engine, question, history, ids, d_from, d_to), ""
+        turns = gr.State([])  # the raw turns (question, answer text, cited document)
+
+        def ask(question, history, kept, ids, d_from, d_to):
+            messages, kept = converse(engine, question, history, kept or [], ids, d_from, d_to)
+            return messages, "", kept
 
         def upload(paths, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
             message = add_documents(engine, paths, uploads, _progress_callback(progress))
             return message, gr.Dropdown(choices=document_choices(engine))
 
-        inputs = [box, chat, docs, date_from, date_to]
-        box.submit(ask, inputs, [chat, box]).then(None, js=SCROLL_TO_REPLY)
-        send.click(ask, inputs, [chat, box]).then(None, js=SCROLL_TO_REPLY)
-        clear.click(lambda: ([], ""), None, [chat, box])
+        inputs = [box, chat, turns, docs, date_from, date_to]
+        box.submit(ask, inputs, [chat, box, turns]).then(None, js=SCROLL_TO_REPLY)
+        send.click(ask, inputs, [chat, box, turns]).then(None, js=SCROLL_TO_REPLY)
+        clear.click(lambda: ([], "", []), None, [chat, box, turns])
         files.upload(upload, [files], [status, docs])
         demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
     return demo
