@@ -164,7 +164,10 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _read_questions(path: str) -> list[str]:
+def _read_questions(path: str) -> list[tuple[str, list | None]]:
+    """``(question, history)`` of each JSONL line ``{"question", "history"?}``."""
+    from qa.conversation import parse_history
+
     try:
         if path == "-":
             lines = sys.stdin.read().splitlines()
@@ -182,7 +185,12 @@ def _read_questions(path: str) -> list[str]:
             raise InputError(f"{path} line {n} is not JSON: {exc}") from exc
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise InputError(f"{path} line {n} needs a \"question\" string field")
-        questions.append(obj["question"])
+        history = obj.get("history")
+        try:
+            parse_history(history)
+        except InputError as exc:
+            raise InputError(f"{path} line {n}: {exc}") from exc
+        questions.append((obj["question"], history))
     return questions
 
 
@@ -190,6 +198,8 @@ def _print_result(result) -> None:
     if result.undated_excluded:
         print(f"({result.undated_excluded} tài liệu không rõ ngày bị bộ lọc ngày bỏ qua; thêm "
               "--include-undated để tìm cả trong đó)")
+    if result.understood:
+        print(f"Hiểu câu hỏi là: {result.understood}")
     if result.no_answer:
         print("Không tìm thấy câu trả lời trong tài liệu.")
         for i, p in enumerate(result.passages[:3], 1):
@@ -216,9 +226,9 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
         result = engine.ask(args.question, k=args.k, filters=filters)
         _print_json(result.to_dict()) if args.json else _print_result(result)
         return 0
-    for question in _read_questions(args.questions):
+    for question, history in _read_questions(args.questions):
         try:
-            result = engine.ask(question, k=args.k, filters=filters)
+            result = engine.ask(question, k=args.k, filters=filters, history=history)
         except InputError as exc:
             _print_json({"question": question, "error": str(exc)}) if args.json \
                 else print(f"? {question}\n  lỗi: {exc}")
@@ -286,7 +296,9 @@ def _query_parsers(sub) -> None:
     s.set_defaults(func=cmd_search)
     a = sub.add_parser("ask", help="answer a question with a cited span")
     a.add_argument("question", nargs="?")
-    a.add_argument("--questions", metavar="FILE.jsonl", help="one {\"question\": …} per line")
+    a.add_argument("--questions", metavar="FILE.jsonl",
+                   help="one {\"question\": …, \"history\"?: [{\"question\", \"answer\"}]} per "
+                        "line (- for stdin)")
     a.add_argument("--k", type=int, default=5)
     a.add_argument("--json", action="store_true")
     _add_index_option(a)
@@ -304,6 +316,7 @@ def _query_parsers(sub) -> None:
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("qa.evalcli", "register"),
     ("ui.serve", "register"),
+    ("hoidap.repl", "register"),
 ]
 
 

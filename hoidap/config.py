@@ -51,6 +51,7 @@ class RetrievalConfig:
     rrf_k: int = 60
     candidates: int = 50
     year_bonus: float = 0.05  # added to passages about a year the question names ("năm 2021")
+    history_bonus: float = 0.1  # score added to passages of documents a follow-up refers to
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,20 @@ class BM25Pair:
         vocab = self.folded.vocab_dict
         return sum(t in vocab for t in toks) / len(toks)
 
+    def doc_share(self, word: str) -> float:
+        """Share of rows holding ``word`` (exact index when it has diacritics, else folded);
+        0.0 for a word the corpus lacks."""
+        if not self.size or self.exact is None:
+            return 0.0
+        folded = fold(word.lower())
+        model, key = (self.folded, folded) if folded == word.lower() else \
+            (self.exact, word.lower())
+        i = model.vocab_dict.get(key)
+        if i is None:
+            return 0.0
+        indptr = model.scores["indptr"]
+        return float(indptr[i + 1] - indptr[i]) / self.size
+
     def save(self, folder: Path) -> None:
         """Write both indexes under ``folder`` (numpy + json, no pickle)."""
         for name, model in ((EXACT_DIR, self.exact), (FOLDED_DIR, self.folded)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from index.build import BuildReport, Progress, build_index
 from index.store import LoadedIndex
 from index.types import Document
 from qa.backends import SearchBackend, open_backend
+from qa.conversation import Resolved, Turn, parse_history, resolve
 from qa.fusion import prefer
 from qa.retrieve import Mode, check_filters
 from qa.types import Filters, Passage, QAResult
@@ -21,6 +23,10 @@ from qa.years import named_years, year_matches
 
 if TYPE_CHECKING:
     from qa.reader import Reader
+
+
+SOFT_REASONS = ("topic",)  # follow-ups by shared words alone (long enough to be judged)
+CONFIDENT = 0.99  # fused score of a passage ranked first by both dense and BM25
 
 
 class QAEngine:
@@ -151,15 +157,29 @@ class QAEngine:
                        self.config.retrieval.year_bonus)
         return [pool[i] for i in order[:k]]
 
-    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> QAResult:
-        """Answers copied from the documents, with citations, or ``no_answer``."""
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None,
+            history: Sequence[Turn] | list[dict] | None = None) -> QAResult:
+        """Answers copied from the documents, with citations, or ``no_answer``.
+
+        ``history``: earlier turns of the conversation, oldest first (:class:`Turn` or JSON
+        ``{"question", "answer"?, "doc_id"?}``); a follow-up is resolved against them
+        (:mod:`qa.conversation`) and ``QAResult.understood`` says how.
+        """
         question = clean_question(question, self.config.max_question_chars)
         k = check_k(k, self.config.max_k)
+        turns = parse_history(history)
         backend = self._retrieval()
         _check_filters(backend, filters)
-        passages = self._rank(backend, question, max(k, self.config.reader.passages), filters)
         # A question typed without diacritics is read with the corpus's spelling restored.
-        answers = self.reader.read(backend.restored(question), passages,
+        restored = backend.restored(question)
+        resolved = resolve(restored, self._cited(backend, turns), _rare_words(backend)) \
+            if turns else Resolved(restored, restored)
+        n = max(k, self.config.reader.passages)
+        if resolved.used_history:
+            passages, resolved = self._rank_resolved(backend, question, resolved, n, filters)
+        else:
+            passages = self._rank(backend, question, n, filters)
+        answers = self.reader.read(resolved.question, passages,
                                    backend.documents_map([p.doc_id for p in passages]))
         answers = answers[: self.config.reader.max_answers]
         from qa.reader import is_no_answer
@@ -167,7 +187,40 @@ class QAEngine:
         refused = is_no_answer(answers, self.no_answer_threshold)
         return QAResult(question=question, no_answer=refused,
                         answers=() if refused else tuple(answers), passages=tuple(passages[:k]),
-                        undated_excluded=self.undated_excluded(filters))
+                        undated_excluded=self.undated_excluded(filters),
+                        understood=resolved.understood if resolved.used_history else None)
+
+    def _cited(self, backend: SearchBackend, turns: Sequence[Turn]) -> list[Turn]:
+        """``turns`` with questions typed without diacritics restored, and the document of
+        each of the last two answers filled in when the caller did not say (found by
+        searching the turn's question and answer text)."""
+        out = [Turn(backend.restored(t.question), t.answer, t.doc_id) for t in turns]
+        for i in range(max(0, len(out) - 2), len(out)):
+            t = out[i]
+            if t.doc_id is None and t.answer:
+                hits = backend.rank(f"{t.question} {t.answer}", None, 1, None, "bm25")
+                out[i] = Turn(t.question, t.answer, hits[0].doc_id if hits else None)
+        return out
+
+    def _rank_resolved(self, backend: SearchBackend, question: str, resolved: Resolved, n: int,
+                       filters: Filters | None) -> tuple[list[Passage], Resolved]:
+        """Passages for a follow-up: its query, with the documents cited earlier preferred
+        (searched on their own too, so they are candidates). A turn that was a follow-up only
+        by its words ("short", "topic") and whose own question is ranked first by both dense
+        and BM25 in another document stands alone after all (the second half of the guard)."""
+        if resolved.reason in SOFT_REASONS:
+            plain = self._rank(backend, question, n, filters)
+            if plain and plain[0].score >= CONFIDENT and \
+                    plain[0].doc_id not in resolved.prefer_doc_ids:
+                return plain, Resolved(resolved.question, resolved.question)
+        mode: Mode = "hybrid"
+        vec = self.embedder.encode_queries([backend.restored(resolved.query)])
+        ranked = backend.rank(resolved.query, vec, n * 2, filters, mode)
+        within = _within(filters, resolved.prefer_doc_ids)
+        if within is not None:
+            ranked = ranked + backend.rank(resolved.query, vec, n, within, mode)
+        bonus = self.config.retrieval.history_bonus
+        return prefer_documents(ranked, resolved.prefer_doc_ids, bonus)[:n], resolved
 
     # -- documents --------------------------------------------------------------------------
     def documents(self) -> list[Document]:
@@ -217,6 +270,41 @@ class QAEngine:
         with self._load_lock:
             self._retriever = backend
         return report
+
+
+def _rare_words(backend: SearchBackend):
+    """Whether a word is specific to a few passages of the local index (None elsewhere)."""
+    from qa.conversation import RARE_MIN_CHUNKS, RARE_SHARE
+
+    bm25 = getattr(getattr(backend, "index", None), "bm25", None)
+    if bm25 is None or getattr(bm25, "size", 0) < RARE_MIN_CHUNKS:
+        return None
+
+    return lambda word: 0.0 < bm25.doc_share(word) <= RARE_SHARE
+
+
+def _within(filters: Filters | None, doc_ids: Sequence[str]) -> Filters | None:
+    """``filters`` narrowed to ``doc_ids`` (None when there is nothing left to search)."""
+    if not doc_ids:
+        return None
+    if filters is None:
+        return Filters(tuple(doc_ids))
+    ids = tuple(d for d in doc_ids if filters.doc_ids is None or d in filters.doc_ids)
+    return replace(filters, doc_ids=ids) if ids else None
+
+
+def prefer_documents(passages: Sequence[Passage], doc_ids: Sequence[str],
+                     bonus: float) -> list[Passage]:
+    """Passages (duplicates merged, best score kept) re-ranked with ``bonus`` added to the
+    score of those from ``doc_ids``; scores stay in [0, 1]."""
+    best: dict[str, Passage] = {}
+    for p in passages:
+        if p.chunk_id not in best or p.score > best[p.chunk_id].score:
+            best[p.chunk_id] = p
+    preferred = set(doc_ids)
+    scored = [replace(p, score=min(1.0, p.score + bonus)) if p.doc_id in preferred else p
+              for p in best.values()]
+    return sorted(scored, key=lambda p: -p.score)
 
 
 def _check_filters(backend: SearchBackend, filters: Filters | None) -> None:

@@ -42,6 +42,17 @@ def register(subparsers) -> None:
                    help="retrieval mode for R@k/MRR (answers always use hybrid)")
     p.add_argument("--reader", choices=["auto", "neural", "heuristic"], default=None,
                    help="which reader answers (default: config, i.e. auto)")
+    p.add_argument("--conversations", action="store_true",
+                   help="FILE is CoQA/ViCoQA JSON: ask every turn in order with its history "
+                        "(--limit counts conversations; --build indexes the stories)")
+    hist = p.add_mutually_exclusive_group()
+    hist.add_argument("--no-history", action="store_true",
+                      help="with --conversations: ask every turn on its own")
+    hist.add_argument("--compare", action="store_true",
+                      help="with --conversations: run without and with history, same index")
+    p.add_argument("--session", action="store_true",
+                   help="with --conversations: keep the history across conversations (one "
+                        "user changing topic), to check turn 1 is not pulled to the old topic")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.add_argument("--out", metavar="RESULTS.jsonl", help="write per-question results here")
     p.set_defaults(func=cmd_eval)
@@ -89,6 +100,10 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     _check_args(args, config)
     if args.reader:
         config = replace(config, reader=replace(config.reader, kind=args.reader))
+    if args.conversations:
+        return cmd_eval_conversations(args, config)
+    if args.no_history or args.compare or args.session:
+        raise InputError("--no-history, --compare and --session need --conversations")
     data = load_eval_set(Path(args.file))
     examples = data.examples[: args.limit] if args.limit else data.examples
     with ExitStack() as stack:
@@ -109,3 +124,58 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
         _write_results(args.out, results)
     print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
     return 0
+
+
+def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
+    """``hoidap eval FILE --conversations``: story@1, rationale overlap and F1 by turn."""
+    from tqdm import tqdm
+
+    from hoidap.cli import _progress_bar
+    from qa.engine import QAEngine
+    from qa.evalconv import (
+        evaluate_conversations,
+        format_conversation_metrics,
+        load_conversations,
+        summarize_conversations,
+    )
+    from qa.evaluate import EvalSet, build_eval_index
+
+    data = load_conversations(Path(args.file)).limited(args.limit)
+    runs = [False, True] if args.compare else [not args.no_history]
+    out: dict[str, dict] = {}
+    results_all = []
+    with ExitStack() as stack:
+        if args.build:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoidap-eval-"))
+            config = replace(config, index_dir=Path(tmp) / "index", engine="local")
+        engine = QAEngine(config)
+        if args.build:
+            build_eval_index(EvalSet((), data.paragraphs), config, engine.embedder, args.file,
+                             progress=_progress_bar())
+        engine.warm_up()
+        turns = sum(len(c.turns) for c in data.conversations)
+        for history in runs:
+            with tqdm(total=turns, desc="history" if history else "no history", unit="q",
+                      file=sys.stderr, leave=False) as bar:
+                results = evaluate_conversations(engine, data.conversations, k=args.k,
+                                                 history=history, session=args.session,
+                                                 progress=bar.update)
+            name = "history" if history else "no_history"
+            out[name] = summarize_conversations(results) | {"history": name}
+            results_all += [r.to_dict() | {"history": history} for r in results]
+    if args.out:
+        _write_dicts(args.out, results_all)
+    if args.json:
+        print(json.dumps(out if args.compare else next(iter(out.values())), ensure_ascii=False))
+    else:
+        print("\n\n".join(format_conversation_metrics(m) for m in out.values()))
+    return 0
+
+
+def _write_dicts(path: str, rows: list[dict]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write --out {path}: {exc}") from exc

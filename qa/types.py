@@ -126,11 +126,13 @@ class QAResult:
     answers: tuple[Answer, ...] = field(default_factory=tuple)
     passages: tuple[Passage, ...] = field(default_factory=tuple)
     undated_excluded: int = 0  # undated documents a date filter left out (0: none or included)
+    understood: str | None = None  # how a follow-up was read with the history, else None
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README."""
         return {
             "question": self.question,
+            "understood": self.understood,
             "no_answer": self.no_answer,
             "answers": [a.to_dict() for a in self.answers],
             "passages": [p.to_dict() for p in self.passages],

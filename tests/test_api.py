@@ -14,7 +14,7 @@ from index.build import build_index
 from qa.engine import QAEngine
 from tests.fakes import HashEmbedder
 from ui.app import create_app
-from ui.chat import add_documents, document_choices, respond, upload_name
+from ui.chat import add_documents, converse, document_choices, respond, upload_name
 from ui.serve import prepare_engine
 
 DOCS = {
@@ -99,7 +99,9 @@ def test_ask_returns_the_cli_json_contract(client, engine):
     assert resp.status_code == 200
     body = resp.json()
     assert body == engine.ask(QUESTION, k=3).to_dict()
-    assert set(body) == {"question", "no_answer", "answers", "passages", "undated_excluded"}
+    assert set(body) == {"question", "understood", "no_answer", "answers", "passages",
+                         "undated_excluded"}
+    assert body["understood"] is None  # no history
     assert 0 < len(body["passages"]) <= 3
     assert body["passages"][0]["doc_id"] == "cao_loc"
 
@@ -140,6 +142,49 @@ def test_ask_rejects_bad_input_with_422_and_message(client, body, needle):
     resp = client.post("/api/ask", json=body)
     assert resp.status_code == 422
     assert needle in resp.json()["message"]
+    _no_trace(resp)
+
+
+FOLLOW_UP = "Đạt bao nhiêu tỷ đồng?"
+CHI_LANG = "Năm 2023 huyện Chi Lăng có bao nhiêu nhiệm vụ trọng tâm đạt mức hoàn thành xuất sắc?"
+TURN = {"question": CHI_LANG, "answer": "13/18"}
+
+
+def test_ask_with_history_reads_a_follow_up_in_the_cited_document(client, engine):
+    alone = client.post("/api/ask", json={"question": FOLLOW_UP}).json()
+    assert alone["understood"] is None and alone["passages"][0]["doc_id"] == "cao_loc"
+    resp = client.post("/api/ask", json={"question": FOLLOW_UP, "history": [TURN]})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["understood"].startswith(FOLLOW_UP + " (ngữ cảnh: ")
+    assert body["passages"][0]["doc_id"] == "chi_lang"
+    assert body["answers"][0]["text"] == "2.351 tỷ đồng"
+    assert body == engine.ask(FOLLOW_UP, history=[TURN]).to_dict()
+    with_doc = client.post("/api/ask", json={"question": FOLLOW_UP, "history": [
+        {**TURN, "answer": "", "doc_id": "chi_lang"}]}).json()
+    assert with_doc["answers"][0]["text"] == "2.351 tỷ đồng"
+
+
+def test_ask_with_history_keeps_a_new_topic_alone(client):
+    body = client.post("/api/ask", json={"question": QUESTION, "history": [TURN]}).json()
+    assert body["understood"] is None and body["passages"][0]["doc_id"] == "cao_loc"
+    assert body["answers"][0]["text"] == "452,2 tỷ đồng"
+
+
+@pytest.mark.parametrize("history, needle", [
+    ({"question": QUESTION}, "history: Input should be a valid list"),
+    (["câu hỏi"], "history.0"),
+    ([{"answer": "452,2 tỷ đồng"}], "history.0.question: Field required"),
+    ([{"question": QUESTION, "answer": 3}], "history.0.answer"),
+    ([{"question": QUESTION, "role": "user"}], "history.0.role"),
+    ([TURN] * 21, "history: List should have at most 20 items"),
+    ([{"question": QUESTION, "answer": "x" * 4000}], "history[0] has"),
+    ([{"question": "   "}], "history[0].question must be a non-empty string"),
+])
+def test_ask_rejects_bad_history_with_422_and_message(client, history, needle):
+    resp = client.post("/api/ask", json={"question": FOLLOW_UP, "history": history})
+    assert resp.status_code == 422
+    assert needle in resp.json()["message"], resp.json()["message"]
     _no_trace(resp)
 
 
@@ -234,6 +279,21 @@ def test_respond_appends_escaped_question_and_reply(engine):
     assert "<script>" not in history[1]["content"] and "<img" not in history[1]["content"]
     again = respond(engine, QUESTION, history, ["cao_loc"], "", "")
     assert len(again) == 4 and again[:2] == history
+
+
+def test_converse_keeps_raw_turns_and_says_how_a_follow_up_was_understood(engine):
+    messages, turns = converse(engine, CHI_LANG, [], [])
+    assert turns[0].question == CHI_LANG and turns[0].answer.startswith("13/18")
+    assert turns[0].doc_id == "chi_lang"
+    messages, turns = converse(engine, FOLLOW_UP, messages, turns)
+    assert len(messages) == 4 and len(turns) == 2
+    reply = messages[-1]["content"]
+    assert "Hiểu câu hỏi là:" in reply and "2.351 tỷ đồng" in reply
+    assert "Hiểu câu hỏi là" not in messages[1]["content"]  # the first turn stood alone
+    assert converse(engine, "  ", messages, turns) == (messages, turns)
+    # respond() answers each question alone, as before
+    alone = respond(engine, FOLLOW_UP, [])[-1]["content"]
+    assert "Hiểu câu hỏi là" not in alone and "452,2 tỷ đồng" in alone
 
 
 def test_respond_shows_engine_errors_in_the_chat(engine):

@@ -167,6 +167,36 @@ def test_clear_button_empties_history(server, page):
     page.wait_for_function("document.querySelectorAll('#chat .hd-reply').length === 0")
 
 
+CONVERSATION = (  # turns 2 and 3 only make sense after turn 1
+    (SEED_Q[0], "452,2 tỷ đồng", False),
+    ("Đạt bao nhiêu phần trăm dự toán?", "101,63%", True),
+    ("Ai chủ trì buổi làm việc đó?", "Hoàng Văn Nghiệm", True),
+)
+CAO_LOC_VISIT = "Thường trực Tỉnh ủy làm việc với Huyện ủy Cao Lộc"
+
+
+def test_three_turn_conversation_uses_the_earlier_turns(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    for question, expected, follow_up in CONVERSATION:
+        reply = _ask(page, question)
+        assert reply.locator(".hd-answer").inner_text().strip() == expected
+        assert reply.locator(".hd-passage mark").first.inner_text().strip() == expected
+        assert reply.locator(".hd-title").first.inner_text() == CAO_LOC_VISIT
+        assert "[1]" in reply.locator(".hd-src-head").first.inner_text()
+        understood = reply.locator(".hd-understood")
+        assert understood.count() == (1 if follow_up else 0)
+        if follow_up:
+            assert understood.inner_text().startswith(f"Hiểu câu hỏi là: {question}")
+    _shot(page, "09-conversation.png")
+    page.locator("#clear").click()  # a fresh conversation: the follow-up stands alone
+    page.wait_for_function("document.querySelectorAll('#chat .hd-reply').length === 0")
+    reply = _ask(page, CONVERSATION[1][0])
+    assert reply.locator(".hd-understood").count() == 0
+    assert not page.dialogs
+
+
 def test_upload_then_ask_about_it(server, page, tmp_path):
     base, home = server
     page.goto(base + "/")

@@ -26,6 +26,7 @@ from hoidap.errors import (
     LoadError,
     ModelError,
 )
+from qa.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.engine import QAEngine
 from qa.types import Filters, make_filters
 from ui.render import VIEWER_CSP, viewer_page
@@ -71,6 +72,17 @@ QUESTION_EXAMPLE = ("Tổng thu ngân sách Nhà nước trên địa bàn huy�
                     "bao nhiêu?")
 
 
+class HistoryTurn(BaseModel):
+    """One earlier turn of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="the earlier question")
+    answer: str = Field("", description="the answer hoidap gave (its text; empty if none)")
+    doc_id: str | None = Field(None, description="the document that answer cited, if known "
+                                                 "(else found from the question and answer)")
+
+
 class AskRequest(_Filtered):
     """Body of ``POST /api/ask`` (the same options as ``hoidap ask``)."""
 
@@ -78,6 +90,16 @@ class AskRequest(_Filtered):
         {"question": QUESTION_EXAMPLE, "k": 5},
         {"question": "Thu ngân sách năm 2021 đạt bao nhiêu?", "date_from": "2021-01-01",
          "date_to": "2021-12-31", "include_undated": True}]})
+
+    history: list[HistoryTurn] | None = Field(
+        None, max_length=MAX_TURNS,
+        description=f"earlier turns, oldest first (at most {MAX_TURNS}, each at most "
+                    f"{MAX_TURN_CHARS} characters of question + answer); a follow-up such as "
+                    "\"Còn năm 2021 thì sao?\" is resolved against them")
+
+    def turns(self) -> list[dict] | None:
+        """The history as the engine takes it."""
+        return None if self.history is None else [t.model_dump() for t in self.history]
 
 
 class SearchRequest(_Filtered):
@@ -152,7 +174,8 @@ def _doc_meta(doc) -> dict:
 def _install_api(app: FastAPI, engine: QAEngine) -> None:
     @app.post("/api/ask", tags=["api"], summary="Answer a question with cited spans")
     def ask(body: AskRequest) -> dict:
-        return engine.ask(body.question, k=body.k, filters=body.filters()).to_dict()
+        return engine.ask(body.question, k=body.k, filters=body.filters(),
+                          history=body.turns()).to_dict()
 
     @app.post("/api/search", tags=["api"], summary="Ranked passages for a question")
     def search(body: SearchRequest) -> dict:

@@ -15,6 +15,7 @@ import gradio as gr
 from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError
 from index.loaders import SUPPORTED
+from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
 from qa.types import Filters, make_filters
 from ui.render import answer_html, document_label, error_html, question_html
@@ -29,7 +30,8 @@ from ui.uploads import (
     upload_name,
 )
 
-__all__ = ["add_documents", "build_chat", "respond", "save_uploads", "upload_name"]
+__all__ = ["add_documents", "build_chat", "converse", "respond", "save_uploads",
+           "upload_name"]
 
 Message = dict[str, str]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".docx"]
@@ -63,6 +65,7 @@ CSS = """
 font-size:.92rem}
 .hd-passage mark{background:#ffe066;padding:0 .1em;border-radius:2px}
 .hd-error{color:#9a2f2f}
+.hd-understood{color:#57606a;font-size:.9rem}
 """
 
 INTRO = (
@@ -90,18 +93,33 @@ def form_filters(doc_ids: Sequence[str] | None, date_from: str | None, date_to: 
 def respond(engine: QAEngine, question: str, history: list[Message] | None,
             doc_ids: Sequence[str] | None = None, date_from: str | None = None,
             date_to: str | None = None, include_undated: bool = False) -> list[Message]:
-    """The chat history with the question and its reply appended."""
+    """The chat history with the question and its reply appended (no conversation memory)."""
+    return converse(engine, question, history, None, doc_ids, date_from, date_to,
+                    include_undated)[0]
+
+
+def converse(engine: QAEngine, question: str, history: list[Message] | None,
+             turns: Sequence[Turn] | None, doc_ids: Sequence[str] | None = None,
+             date_from: str | None = None, date_to: str | None = None,
+             include_undated: bool = False) -> tuple[list[Message], list[Turn]]:
+    """:func:`respond` that also keeps the conversation's raw turns (question, answer text,
+    cited document): a follow-up is read with them and its reply says how it was understood.
+    With ``turns=None`` the question is answered on its own."""
     history = list(history or [])
+    kept = list(turns or [])
     if not (question or "").strip():
-        return history
+        return history, kept
     try:
         filters = form_filters(doc_ids, date_from, date_to, include_undated)
-        result = engine.ask(question, k=5, filters=filters)
+        result = engine.ask(question, k=5, filters=filters,
+                            history=kept[-MAX_TURNS:] if turns is not None else None)
         reply = answer_html(result)
+        kept.append(turn_from(result))
     except HoidapError as exc:
         reply = error_html(str(exc))
-    return history + [{"role": "user", "content": question_html(question)},
-                      {"role": "assistant", "content": reply}]
+    messages = history + [{"role": "user", "content": question_html(question)},
+                          {"role": "assistant", "content": reply}]
+    return messages, kept[-MAX_TURNS:]
 
 
 def document_choices(engine: QAEngine) -> list[tuple[str, str]]:
@@ -217,27 +235,32 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                             elem_id="upload")
                     status = gr.Markdown(elem_id="upload_status")
 
-        def ask(question, history, ids, d_from, d_to, with_undated):
-            out = respond(engine, question, history, ids, d_from, d_to, with_undated)
-            left_out = bool(out) and "hd-undated" in out[-1]["content"]
-            return out, "", question, gr.Button(visible=left_out)
+        turns = gr.State([])  # the raw turns (question, answer text, cited document)
+        last = gr.State("")
 
-        def ask_again(last, history, ids, d_from, d_to):
-            out = respond(engine, last, history, ids, d_from, d_to, True)
-            return out, True, gr.Button(visible=False)
+        def ask(question, history, kept, ids, d_from, d_to, with_undated):
+            messages, kept = converse(engine, question, history, kept or [], ids, d_from,
+                                      d_to, with_undated)
+            left_out = bool(messages) and "hd-undated" in messages[-1]["content"]
+            return messages, "", kept, question, gr.Button(visible=left_out)
+
+        def ask_again(question, history, kept, ids, d_from, d_to):
+            messages, kept = converse(engine, question, history, kept or [], ids, d_from,
+                                      d_to, True)
+            return messages, kept, True, gr.Button(visible=False)
 
         def upload(paths, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
             message = add_documents(engine, paths, uploads, _progress_callback(progress))
             return message, gr.Dropdown(choices=document_choices(engine))
 
-        last = gr.State("")
-        inputs = [box, chat, docs, date_from, date_to, undated]
-        outputs = [chat, box, last, retry]
+        inputs = [box, chat, turns, docs, date_from, date_to, undated]
+        outputs = [chat, box, turns, last, retry]
         box.submit(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
         send.click(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
-        retry.click(ask_again, [last, chat, docs, date_from, date_to],
-                    [chat, undated, retry]).then(None, js=SCROLL_TO_REPLY)
-        clear.click(lambda: ([], "", gr.Button(visible=False)), None, [chat, box, retry])
+        retry.click(ask_again, [last, chat, turns, docs, date_from, date_to],
+                    [chat, turns, undated, retry]).then(None, js=SCROLL_TO_REPLY)
+        clear.click(lambda: ([], "", [], gr.Button(visible=False)), None,
+                    [chat, box, turns, retry])
         files.upload(upload, [files], [status, docs])
         demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
     return demo

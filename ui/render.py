@@ -123,12 +123,20 @@ def passage_item(n: int, passage: Passage, base: str = "/viewer", limit: int = 6
             "</blockquote></li>")
 
 
+def understood_html(result: QAResult) -> str:
+    """"Hiểu câu hỏi là: …" when the question was read with the conversation, else ""."""
+    if not result.understood:
+        return ""
+    return (f'<p class="hd-understood">Hiểu câu hỏi là: <i>{_inline(result.understood)}</i>'
+            "</p>")
+
+
 def answer_html(result: QAResult, base: str = "/viewer") -> str:
     """The chat reply for a result: short answer first, then numbered sources."""
     if result.no_answer or not result.answers:
         return no_answer_html(result, base)
     best = result.answers[0]
-    parts = [f'<div class="hd-reply"><p class="hd-short"><b>Trả lời:</b> '
+    parts = [f'<div class="hd-reply">{understood_html(result)}<p class="hd-short"><b>Trả lời:</b> '
              f'<span class="hd-answer">{_inline(best.text)}</span> <sup>[1]</sup> '
              f'<span class="hd-score">(độ tin cậy {best.score:.0%})</span></p>']
     others = [f"{_inline(a.text)} <sup>[{i}]</sup>"
@@ -142,8 +150,8 @@ def answer_html(result: QAResult, base: str = "/viewer") -> str:
 
 def no_answer_html(result: QAResult, base: str = "/viewer", shown: int = 3) -> str:
     """The chat reply when nothing answers: a plain refusal and the closest passages."""
-    head = (f'<div class="hd-reply hd-none"><p class="hd-short"><b>{NO_ANSWER}.</b></p>'
-            + undated_note(result.undated_excluded))
+    head = (f'<div class="hd-reply hd-none">{understood_html(result)}<p class="hd-short">'
+            f"<b>{NO_ANSWER}.</b></p>" + undated_note(result.undated_excluded))
     if not result.passages:
         return head + "<p>Không có đoạn văn nào gần với câu hỏi.</p></div>"
     items = "".join(passage_item(i, p, base) for i, p in enumerate(result.passages[:shown], 1))
