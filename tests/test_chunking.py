@@ -232,21 +232,21 @@ def test_nfd_document_chunks_match_its_nfc_form() -> None:
 # ---------------------------------------------------------------- embedding text
 
 
-def test_embedding_text_prefixes_title_and_date() -> None:
+def test_embedding_text_prefixes_the_title_not_the_date() -> None:
     doc = make_doc(
         "Tiêu đề\n\nỞ huyện Cao Lộc có 80/80 chi bộ.", title="Tiêu đề", date="2020-11-05"
     )
     chunk = chunk_document(doc, ChunkingConfig(max_chars=40, min_chars=0))[-1]
     assert chunk.text == "Ở huyện Cao Lộc có 80/80 chi bộ."
-    assert embedding_text(doc, chunk) == "Tiêu đề (2020-11-05)\nỞ huyện Cao Lộc có 80/80 chi bộ."
-    undated = replace(doc, date=None)
-    assert embedding_text(undated, chunk) == "Tiêu đề\nỞ huyện Cao Lộc có 80/80 chi bộ."
+    assert embedding_text(doc, chunk) == "Tiêu đề\nỞ huyện Cao Lộc có 80/80 chi bộ."
+    redated = replace(doc, date="2021-01-01", date_source="user")
+    assert embedding_text(redated, chunk) == embedding_text(doc, chunk)  # no re-embedding
 
 
 def test_embedding_text_does_not_repeat_a_leading_title() -> None:
     doc = make_doc("Tiêu đề  bài\n\nỞ huyện Cao Lộc.", title="Tiêu đề bài", date="2021-01-21")
     (chunk,) = chunk_document(doc, CFG)
-    assert embedding_text(doc, chunk) == "(2021-01-21)\n" + chunk.text
+    assert embedding_text(doc, chunk) == chunk.text
     assert embedding_text(replace(doc, date=None), chunk) == chunk.text
 
 

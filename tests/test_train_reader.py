@@ -103,7 +103,8 @@ def _resume_matches_uninterrupted(tmp_path) -> None:
                   random.Random(1))
     assert done["step"] == full["step"]
     for a, b in zip(want, weights(enc3, heads3), strict=True):
-        assert torch.allclose(a, b, atol=1e-6), (a - b).abs().max()
+        # 1e-5: a full-suite run on 2 busy cores once differed by 2.0e-6 (summation order)
+        assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
 
 
 def test_lr_factor_decays_by_steps_or_time() -> None:
