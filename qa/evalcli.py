@@ -1,4 +1,5 @@
-"""``hoidap eval FILE``: retrieval and answer metrics on a SQuAD or JSONL question file."""
+"""``hoidap eval FILE``: retrieval and answer metrics on a SQuAD or JSONL question file, or
+conversational metrics on a CoQA / ViCoQA file (``--conversations``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "eval", help="measure retrieval and answers on a SQuAD JSON or JSONL question file")
     p.add_argument("file", help="SQuAD v1/v2 JSON, or JSONL lines {\"question\", \"answers\", "
-                                "\"doc\"?}")
+                                "\"doc\"?}, or CoQA/ViCoQA JSON with --conversations")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--index", metavar="DIR", help="index to evaluate (default: the usual one)")
     src.add_argument("--build", action="store_true",

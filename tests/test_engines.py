@@ -176,6 +176,19 @@ def test_restored_query_uses_corpus_spelling(built):
     assert backend.restored("budget revenue") == "budget revenue"
 
 
+def test_follow_up_with_history_prefers_the_cited_document(built):
+    """Every engine resolves a follow-up the same way, with or without the cited doc_id."""
+    follow = "Đạt bao nhiêu phần trăm?"
+    first = {"question": "Tỷ lệ hộ nghèo của huyện Ba Chẽ còn bao nhiêu?", "answer": "1,29%"}
+    for turn in (first, {**first, "doc_id": "b"}):
+        result = built.ask(follow, history=[turn])
+        assert result.understood is not None and result.passages[0].doc_id == "b"
+    assert built.ask(follow).passages[0].doc_id != "b"  # alone it goes elsewhere
+    alone = built.ask("Tổng thu ngân sách Nhà nước trên địa bàn huyện ước đạt bao nhiêu?",
+                      history=[first])
+    assert alone.understood is None and alone.passages[0].doc_id == "a"
+
+
 # -- update / remove --------------------------------------------------------------------------
 def test_update_replaces_chunks_and_embeds_only_changes(config, corpus):
     emb = HashEmbedder()
