@@ -23,7 +23,7 @@ from qa.evalconv import (
     parse_coqa,
     summarize_conversations,
 )
-from qa.evaluate import EvalSet, paragraph_documents
+from qa.evaluate import paragraph_documents
 from tests.fakes import HashEmbedder
 from tests.shared import shared_file
 
