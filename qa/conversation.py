@@ -3,10 +3,11 @@
 A follow-up ("Còn năm 2021 thì sao?", "Đạt bao nhiêu phần trăm dự toán?", "Ai chủ trì buổi
 làm việc đó?") is answered from the dialogue without any language model:
 
-* :func:`is_follow_up` decides whether a turn depends on the earlier ones: it has a dependent
-  marker (đó, này, ấy, họ, "còn … thì sao", "năm trước", …), or few content words, or it shares
-  its topic words with the history. A question that brings its own topic (a name or enough
-  content words that the history does not have) is left alone.
+* :func:`is_follow_up` decides whether a turn depends on the earlier ones: surely when it has
+  a dependent marker (đó, này, ấy, họ, "còn … thì sao", "năm trước", …) or only a few content
+  words; never when it names something the dialogue has not; otherwise "softly", and the
+  engine keeps it alone when its own question ranks first in another document (the second
+  half of the guard, which needs retrieval).
 * :func:`resolve` then builds the retrieval query (the question plus the content words of the
   previous turns, the most recent first), rewrites "Còn X thì sao?" into the previous question
   with X put in, and names the documents the previous answers cited, which the engine prefers.
