@@ -3,10 +3,11 @@
 A follow-up ("Còn năm 2021 thì sao?", "Đạt bao nhiêu phần trăm dự toán?", "Ai chủ trì buổi
 làm việc đó?") is answered from the dialogue without any language model:
 
-* :func:`is_follow_up` decides whether a turn depends on the earlier ones: it has a dependent
-  marker (đó, này, ấy, họ, "còn … thì sao", "năm trước", …), or few content words, or it shares
-  its topic words with the history. A question that brings its own topic (a name or enough
-  content words that the history does not have) is left alone.
+* :func:`is_follow_up` decides whether a turn depends on the earlier ones: surely when it has
+  a dependent marker (đó, này, ấy, họ, "còn … thì sao", "năm trước", …) or only a few content
+  words; never when it names something the dialogue has not; otherwise "softly", and the
+  engine keeps it alone when its own question ranks first in another document (the second
+  half of the guard, which needs retrieval).
 * :func:`resolve` then builds the retrieval query (the question plus the content words of the
   previous turns, the most recent first), rewrites "Còn X thì sao?" into the previous question
   with X put in, and names the documents the previous answers cited, which the engine prefers.
@@ -33,7 +34,6 @@ ANSWER_WORDS = 8  # content words taken from one previous answer
 DECAY = 0.5  # weight of a turn relative to the one after it
 MIN_WEIGHT = 0.25  # a carried word needs at least this much (recency-weighted) support
 SHORT = 5  # a question with at most this many content words (syllables) is elliptical
-OWN_TOPIC = 7  # content words that make a question self-contained when new to the history
 SAME_TOPIC = 0.3  # share of content words found in the history that keeps the topic
 RARE_SHARE = 0.02  # a word in at most this share of the corpus's chunks names a topic
 
@@ -62,7 +62,7 @@ class Resolved:
     ``question``: what the reader answers (the question, or "Còn X thì sao?" rewritten);
     ``query``: what retrieval searches; ``prefer_doc_ids``: documents cited before, to be
     preferred; ``used_history``: False when the turn stands alone (then query == question);
-    ``reason``: why it is a follow-up ("marker", "ellipsis", "short", "topic") or "".
+    ``reason``: why it may be a follow-up (see :func:`is_follow_up`) or "".
     """
 
     question: str
@@ -201,28 +201,31 @@ def _history_words(history: Sequence[Turn]) -> dict[str, float]:
 
 
 def is_follow_up(question: str, history: Sequence[Turn], rare: Rare | None = None) -> str:
-    """Why ``question`` depends on ``history`` ("marker", "ellipsis", "short", "topic"), or ""
-    when it stands alone: no history, or it brings its own topic (a name, or with ``rare``
-    a corpus-rare word, that the history does not have)."""
+    """Why ``question`` may depend on ``history``, or "" when it stands alone (no history, or
+    it names something the dialogue has not: a capitalised name).
+
+    Firm: "ellipsis" ("Còn X thì sao?"), "marker" (đó, này, ấy, họ, năm trước…), "short" (a
+    few content words, none of them new and corpus-rare by ``rare``). Soft: "topic" (it shares
+    its words with the history) and "loose" (it shares little): the engine keeps a soft one
+    alone when its own question is ranked first by both dense and BM25 in another document.
+    """
     if not history:
         return ""
     if ellipsis(question):
         return "ellipsis"
     if marker(question):
         return "marker"
-    own = [fold(w) for w in content_words(question)]
+    words_ = content_words(question)
+    own = [fold(w) for w in words_]
     past = _history_words(history)
     if any(n not in past for n in _names(question)):
         return ""  # it names something the dialogue has not mentioned: a new topic
-    if rare is not None and any(fold(w) not in past and w not in _GENERIC and rare(w)
-                                for w in content_words(question)):
-        return ""  # a word specific to a few passages, new to the dialogue
-    if len(own) <= SHORT:
+    new_rare = rare is not None and any(fold(w) not in past and w not in _GENERIC and rare(w)
+                                        for w in words_)
+    if len(own) <= SHORT and not new_rare:
         return "short"
-    shared = sum(1 for w in own if w in past) / len(own)
-    if shared >= SAME_TOPIC or len(own) < OWN_TOPIC:
-        return "topic"
-    return ""
+    shared = sum(1 for w in own if w in past) / len(own) if own else 0.0
+    return "topic" if shared >= SAME_TOPIC else "loose"
 
 
 def _context_words(question: str, history: Sequence[Turn], cap: int) -> tuple[str, ...]:

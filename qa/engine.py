@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from qa.reader import Reader
 
 
-SOFT_REASONS = ("topic",)  # follow-ups by shared words alone (long enough to be judged)
+SOFT_REASONS = ("topic", "loose")  # follow-ups by their words alone: retrieval has a say
 CONFIDENT = 0.99  # fused score of a passage ranked first by both dense and BM25
+CONFIDENT_LOOSE = 0.9  # the bar for a question sharing few words with the history
 
 
 class QAEngine:
@@ -205,12 +206,13 @@ class QAEngine:
     def _rank_resolved(self, backend: SearchBackend, question: str, resolved: Resolved, n: int,
                        filters: Filters | None) -> tuple[list[Passage], Resolved]:
         """Passages for a follow-up: its query, with the documents cited earlier preferred
-        (searched on their own too, so they are candidates). A turn that was a follow-up only
-        by its words ("short", "topic") and whose own question is ranked first by both dense
-        and BM25 in another document stands alone after all (the second half of the guard)."""
+        (searched on their own too, so they are candidates). A soft follow-up ("topic",
+        "loose") whose own question is ranked first in another document (by both dense and
+        BM25; for "loose" nearly so) stands alone after all: the second half of the guard."""
         if resolved.reason in SOFT_REASONS:
             plain = self._rank(backend, question, n, filters)
-            if plain and plain[0].score >= CONFIDENT and \
+            bar = CONFIDENT if resolved.reason == "topic" else CONFIDENT_LOOSE
+            if plain and plain[0].score >= bar and \
                     plain[0].doc_id not in resolved.prefer_doc_ids:
                 return plain, Resolved(resolved.question, resolved.question)
         mode: Mode = "hybrid"
