@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
+from index.dates import text_years
 from index.types import Document
 from qa.types import Passage
 
@@ -16,16 +18,24 @@ def named_years(question: str) -> frozenset[str]:
     return frozenset(m[1] for m in _YEAR_RE.finditer(question))
 
 
+@lru_cache(maxsize=4096)
+def main_year(text: str, title: str) -> str | None:
+    """The year a document is most about (:func:`index.dates.text_years`), if any."""
+    years = text_years(text, title)
+    return str(max(years, key=lambda y: (years[y], y))) if years else None
+
+
 def about_years(passage: Passage, doc: Document | None, years: frozenset[str]) -> bool:
     """Is ``passage`` about one of ``years``: its text names it, or its document is dated in
-    it or names it in the title?"""
+    it, names it in the title or is mostly about it?"""
     if not years:
         return False
     if any(y in {m[1] for m in _YEAR_RE.finditer(passage.text)} for y in years):
         return True
     if doc is None:
         return False
-    return bool(doc.date and doc.date[:4] in years) or bool(named_years(doc.title) & years)
+    return (bool(doc.date and doc.date[:4] in years) or bool(named_years(doc.title) & years)
+            or main_year(doc.text, doc.title) in years)
 
 
 def year_matches(passages: Sequence[Passage], docs: Mapping[str, Document],

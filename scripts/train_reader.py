@@ -577,7 +577,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--calib-fraction", type=float, default=0.06)
     p.add_argument("--squad-questions", type=int, default=5000,
                    help="English SQuAD v1.1 questions sampled into training (0: none)")
-    p.add_argument("--budget-minutes", type=float, default=86.0)
+    p.add_argument("--budget-minutes", type=float, default=86.0,
+                   help="wall-time budget the LR decays against (0: none, steps only)")
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",

@@ -39,3 +39,20 @@ def test_minmax():
     assert minmax([2.0, 4.0, 3.0]) == [0.0, 1.0, 0.5]
     assert minmax([5.0, 5.0]) == [1.0, 1.0]
     assert minmax([]) == []
+
+
+def test_year_preference_matches_passage_document_and_main_year() -> None:
+    from index.types import Document
+    from qa.fusion import prefer
+    from qa.types import Passage
+    from qa.years import about_years, named_years
+
+    years = named_years("Đến giữa năm 2021 có bao nhiêu hợp tác xã? (mã 12/2020, 3.2021)")
+    assert years == frozenset({"2021"})
+    doc = Document("d", "Huyện hoàn thành mục tiêu kép", None, "d.txt",
+                   "Năm 2021 là năm đầu tiên. Kế hoạch năm 2021. Năm 2020 đã qua.", "h")
+    plain = Passage("c", "d", doc.title, None, "d.txt", 1, "Có 38 HTX.", 0, 10, 0.5)
+    assert about_years(plain, doc, years)  # the document is mostly about 2021
+    assert not about_years(plain, doc, frozenset({"2020"}))
+    assert not about_years(plain, None, years) and not about_years(plain, doc, frozenset())
+    assert prefer([0.9, 0.88, 0.5], [False, True, False], 0.05) == [1, 0, 2]

@@ -36,9 +36,7 @@ def test_gold_passage_in_top5(seeds_engine, strip_marks):
         passages = seeds_engine.search(question, k=5)
         if hit_rank(passages, row["doc"], row["answers"]) is None:
             misses.append(row["id"])
-    # typed without diacritics, s10 ("Den giua nam 2021 … hop tac xa") fell to rank 6 when the
-    # date left the embedded text (so that correcting a date re-embeds nothing): one miss at most
-    assert len(misses) <= (1 if strip_marks else 0), misses
+    assert misses == []
 
 
 @pytest.mark.model

@@ -40,10 +40,11 @@ def examples() -> list[tr.Example]:
 
 
 def args_for(tmp_path: Path, **kw) -> object:
+    """Tiny-run arguments; budget 0 = no time limit, so the LR never depends on wall time."""
     args = tr.parse_args(["--data", str(tmp_path), "--checkpoint-dir", str(tmp_path / "ck"),
                           "--first-trained-layer", "0", "--batch-tokens", "50",
                           "--lr", "3e-3", "--head-lr", "1e-2", "--warmup", "0",
-                          "--budget-minutes", "1000", "--precision", "fp32"])
+                          "--budget-minutes", "0", "--precision", "fp32"])
     for k, v in kw.items():
         setattr(args, k, v)
     return args
@@ -103,8 +104,7 @@ def _resume_matches_uninterrupted(tmp_path) -> None:
                   random.Random(1))
     assert done["step"] == full["step"]
     for a, b in zip(want, weights(enc3, heads3), strict=True):
-        # 1e-5: a full-suite run on 2 busy cores once differed by 2.0e-6 (summation order)
-        assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
+        assert torch.allclose(a, b, atol=1e-6), (a - b).abs().max()
 
 
 def test_lr_factor_decays_by_steps_or_time() -> None:
