@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 
 from index.dates import text_years
 from index.types import Document
@@ -18,10 +17,13 @@ def named_years(question: str) -> frozenset[str]:
     return frozenset(m[1] for m in _YEAR_RE.finditer(question))
 
 
-@lru_cache(maxsize=4096)
+MAIN_YEAR_CHARS = 20_000  # a report's main year shows in its opening pages
+
+
 def main_year(text: str, title: str) -> str | None:
-    """The year a document is most about (:func:`index.dates.text_years`), if any."""
-    years = text_years(text, title)
+    """The year a document is most about (:func:`index.dates.text_years` over its opening
+    ``MAIN_YEAR_CHARS`` characters, so the cost per query stays bounded), if any."""
+    years = text_years(text[:MAIN_YEAR_CHARS], title)
     return str(max(years, key=lambda y: (years[y], y))) if years else None
 
 
