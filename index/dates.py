@@ -3,9 +3,10 @@
 A report page usually shows several dates. The one that matters is the day of the event the
 report is about, written in the lead ("Ngày 14/10, …", "LSO-Chiều nay (5/11), …", "Sáng
 5/11/2020, …", "ngày 21 tháng 01 năm 2021"); its year, when the lead leaves it out, comes from
-the page's byline ("15/10/2020 08:00") or else from the years the text talks about. Short date
-lines above the title are page furniture (a site header showing today's date); they give the
-page's ``published`` date only when nothing better exists, and decide the event's year last.
+the page's byline ("15/10/2020 08:00", at the top or the foot) or else from the years the text
+talks about. Date lines above the title, and weekday lines ("Thứ sáu, 24/09/2021"), are page
+furniture (a site header showing today's date): they give the page's ``published`` date only
+when there is no byline, and never decide the event's date.
 
 Everything here is a pure function of the cleaned text (paragraphs separated by blank lines).
 """
@@ -56,9 +57,10 @@ class Dating:
     """The dates of one document and where each came from.
 
     ``date``: the report's event date (ISO) or None; ``date_source``: "lead" (written in full
-    in the lead), "lead+byline" / "lead+text" / "lead+header" (day from the lead, year from the
-    byline, the text's years or the page header), or "byline" (no day in the lead: the page's
-    own date). ``published``: the page's date from its byline or header line.
+    in the lead), "lead+byline" / "lead+text" (day from the lead, or "hôm qua"/"hôm nay",
+    year from the byline or the text's years), "title" (a full date in the title) or "byline"
+    (no day in the lead: the page's own date). ``published``: the page's date, with
+    ``published_source`` "byline", "footer" or "header".
     """
 
     date: str | None = None
