@@ -127,3 +127,25 @@ def test_date_label_and_document_label():
     label = document_label(doc, width=30)
     assert label.endswith("(không rõ ngày)")
     assert len(label.split(" (")[0]) == 30 and "…" in label
+
+
+def test_alternatives_are_real_answers_and_overlapping_passages_show_once():
+    from dataclasses import replace
+
+    from ui.render import shown_answers, source_numbers
+
+    passage = "Huyện Cao Lộc trồng 800 cây keo và 1.200 cây quế ở xã Bình Trung."
+    best = _answer(passage, 100, "1.200 cây quế")
+    fragment = replace(_answer(passage, 100, "Huyện"), score=0.7)
+    piece = replace(_answer(passage, 100, "1.200"), score=0.7)
+    weak = replace(_answer(passage, 100, "800 cây keo"), score=0.2)
+    other = replace(_answer(passage, 100, "800 cây keo"), score=0.6)
+    overlapping = _answer(passage[10:], 110, "800 cây keo")  # the next, overlapping chunk
+    assert shown_answers([best, fragment, piece, weak, other]) == [best, other]
+    far = _answer("Xã Bình Trung có 40 ha quế.", 900, "40 ha")
+    assert source_numbers([best, overlapping, far]) == [1, 1, 2]
+    html = answer_html(QAResult("Trồng bao nhiêu cây?", False, (best, fragment, overlapping,
+                                                                 far), ()))
+    assert "Huyện <sup>" not in html
+    assert "800 cây keo <sup>[1]</sup>" in html and "40 ha <sup>[2]</sup>" in html
+    assert html.count('class="hd-source"') == 2

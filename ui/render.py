@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from html import escape
 from urllib.parse import quote
 
@@ -131,19 +132,60 @@ def understood_html(result: QAResult) -> str:
             "</p>")
 
 
+def _is_fragment(text: str, shown: Sequence[str]) -> bool:
+    """A piece of an answer already shown, or one word without a figure ("Huyện", "Bí")."""
+    low = " ".join(text.lower().split())
+    if any(low in " ".join(s.lower().split()) for s in shown):
+        return True
+    return len(low.split()) == 1 and not any(c.isdigit() for c in low)
+
+
+def shown_answers(answers: Sequence[Answer], min_ratio: float = 0.5) -> list[Answer]:
+    """The best answer and the real alternatives to it: not a fragment (:func:`_is_fragment`)
+    and scoring at least ``min_ratio`` of the best."""
+    if not answers:
+        return []
+    kept = [answers[0]]
+    for a in answers[1:]:
+        if a.score >= min_ratio * answers[0].score and \
+                not _is_fragment(a.text, [k.text for k in kept]):
+            kept.append(a)
+    return kept
+
+
+def source_numbers(answers: Sequence[Answer]) -> list[int]:
+    """For each answer, the 1-based number of the source it is shown under: answers whose
+    passages overlap in the same document (overlapping chunks) share one source."""
+    spans: list[tuple[str, int, int]] = []
+    numbers = []
+    for a in answers:
+        key = (a.citation.doc_id, a.passage_start, a.passage_end)
+        same = next((i for i, (d, s, e) in enumerate(spans)
+                     if d == key[0] and s < key[2] and key[1] < e), None)
+        if same is None:
+            spans.append(key)
+            same = len(spans) - 1
+        numbers.append(same + 1)
+    return numbers
+
+
 def answer_html(result: QAResult, base: str = "/viewer") -> str:
-    """The chat reply for a result: short answer first, then numbered sources."""
+    """The chat reply for a result: short answer first, then real alternatives, then the
+    numbered sources (one per distinct passage)."""
     if result.no_answer or not result.answers:
         return no_answer_html(result, base)
-    best = result.answers[0]
+    answers = shown_answers(result.answers)
+    numbers = source_numbers(answers)
+    best = answers[0]
     parts = [f'<div class="hd-reply">{understood_html(result)}<p class="hd-short"><b>Trả lời:</b> '
              f'<span class="hd-answer">{_inline(best.text)}</span> <sup>[1]</sup> '
              f'<span class="hd-score">(độ tin cậy {best.score:.0%})</span></p>']
-    others = [f"{_inline(a.text)} <sup>[{i}]</sup>"
-              for i, a in enumerate(result.answers[1:], 2)]
+    others = [f"{_inline(a.text)} <sup>[{n}]</sup>"
+              for a, n in zip(answers[1:], numbers[1:], strict=True)]
     if others:
         parts.append(f'<p class="hd-others">Khả năng khác: {"; ".join(others)}</p>')
-    items = "".join(answer_source(i, a, base) for i, a in enumerate(result.answers, 1))
+    firsts = [a for i, a in enumerate(answers) if numbers[i] not in numbers[:i]]
+    items = "".join(answer_source(i, a, base) for i, a in enumerate(firsts, 1))
     parts.append(f'<p class="hd-label">Nguồn:</p><ol class="hd-sources">{items}</ol>')
     return "".join(parts) + undated_note(result.undated_excluded) + "</div>"
 
