@@ -298,7 +298,7 @@ def test_converse_keeps_raw_turns_and_says_how_a_follow_up_was_understood(engine
 
 def test_respond_shows_engine_errors_in_the_chat(engine):
     history = respond(engine, QUESTION, [], None, "2023-01-01", "2020-01-01")
-    assert "Không xử lý được" in history[1]["content"] and "swap" in history[1]["content"]
+    assert "Không xử lý được" in history[1]["content"] and "đổi chỗ" in history[1]["content"]
     assert respond(engine, "   ", history) == history
 
 

@@ -18,6 +18,7 @@ from index.loaders import SUPPORTED
 from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
 from qa.types import Filters, make_filters
+from ui.messages import vietnamese
 from ui.render import answer_html, document_label, error_html, question_html
 from ui.uploads import (
     Saved,
@@ -116,7 +117,7 @@ def converse(engine: QAEngine, question: str, history: list[Message] | None,
         reply = answer_html(result)
         kept.append(turn_from(result))
     except HoidapError as exc:
-        reply = error_html(str(exc))
+        reply = error_html(vietnamese(str(exc)))
     messages = history + [{"role": "user", "content": question_html(question)},
                           {"role": "assistant", "content": reply}]
     return messages, kept[-MAX_TURNS:]
@@ -149,7 +150,7 @@ def save_uploads(files: Sequence[str], folder: Path, taken: set[str],
             with src.open("rb") as stream:
                 saved.append(save_upload(stream, dest, src.name, limits))
         except (HoidapError, OSError) as exc:
-            rejected.append(escape(str(exc)))
+            rejected.append(escape(vietnamese(str(exc))))
     return saved, rejected
 
 
@@ -169,8 +170,10 @@ def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
     try:
         report = commit_uploads(engine, saved, progress)
     except HoidapError as exc:
-        return f"Không thêm được tài liệu: {escape(str(exc))}"
-    rejected += [escape(f"{Path(p).name}: {reason}") for p, reason in report.failed]
+        return f"Không thêm được tài liệu: {escape(vietnamese(str(exc)))}"
+    rejected += [escape(vietnamese(reason) if Path(p).name in reason
+                        else f"{Path(p).name}: {vietnamese(reason)}")
+                 for p, reason in report.failed]
     changed = report.added + report.updated
     titles = "; ".join(f"“{escape(engine.document(d).title)}”" for d in changed)
     lines = [f"Đã nạp {len(report.added)} tài liệu mới và cập nhật {len(report.updated)} "
