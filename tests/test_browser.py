@@ -252,7 +252,7 @@ def test_filters_limit_the_sources(server, page):
     options.first.wait_for(timeout=30_000)
     assert options.count() >= 6  # the seeds and the hostile document are listed
     page.keyboard.press("Escape")
-    page.locator("#date_from textarea, #date_from input").first.fill("2022-01-01")
+    page.locator("#date_from textarea, #date_from input").first.fill("01/01/2022")
     page.locator("#date_to textarea, #date_to input").first.fill("2022-12-31")
     reply = _ask(page, "Tổng thu ngân sách năm 2020 là bao nhiêu?")
     dates = [t.split("·")[1].strip() for t in reply.locator(".hd-src-head").all_inner_texts()]

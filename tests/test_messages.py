@@ -23,7 +23,7 @@ def _message(call, *args) -> str:
     (clean_question, ("   ", 500), "Câu hỏi đang để trống"),
     (clean_question, ("x" * 99999, 500), "Câu hỏi dài 99999 ký tự, vượt giới hạn 500"),
     (clean_question, ("a\x01b", 500), "ký tự điều khiển (U+0001)"),
-    (check_filters, (Filters(date_from="24/09/2021"), []), "“Từ ngày” phải có dạng năm-tháng-ngày"),
+    (check_filters, (Filters(date_from="24/09/2021"), []), "“Từ ngày” phải là một ngày có thật"),
     (check_filters, (Filters(date_to="hôm qua"), []), "(đã nhập “hôm qua”)"),
     (check_filters, (Filters(date_from="2022-01-01", date_to="2021-01-01"), []),
      "hãy đổi chỗ hai ngày"),
@@ -41,3 +41,13 @@ def test_errors_a_chat_user_can_cause_read_in_vietnamese(call, args, needle) -> 
 
 def test_an_unknown_message_keeps_its_text_behind_a_vietnamese_lead_in() -> None:
     assert vietnamese("something new happened") == "Lỗi: something new happened"
+
+
+def test_chat_dates_are_typed_as_the_page_shows_them() -> None:
+    from ui.chat import form_date, form_filters
+
+    assert form_date("24/09/2021") == form_date("24-9-2021") == "2021-09-24"
+    assert form_date("2021-09-24") == "2021-09-24" and form_date(" ") is None
+    assert form_date("31/02/2021") == "31/02/2021"  # not a day: the engine says so
+    f = form_filters([], "1/1/2021", "31/12/2021")
+    assert (f.doc_ids, f.date_from, f.date_to) == (None, "2021-01-01", "2021-12-31")

@@ -6,6 +6,7 @@ Handlers are small functions over the engine so they can be tested without a bro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
@@ -14,6 +15,7 @@ import gradio as gr
 
 from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError
+from index.dates import valid_date
 from index.loaders import SUPPORTED
 from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
@@ -85,10 +87,22 @@ def theme() -> gr.themes.Base:
 
 
 # -- handlers (no Gradio objects needed to test them) ---------------------------------------
+def form_date(text: str | None) -> str | None:
+    """A date typed as the page shows dates (``24/09/2021``, ``5-11-2020``) in ISO; ISO
+    stays; anything else is passed on as typed, for the engine to reject with a message."""
+    text = (text or "").strip()
+    m = re.fullmatch(r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})", text)
+    if m:
+        return valid_date(m[3], m[2], m[1]) or text
+    return text or None
+
+
 def form_filters(doc_ids: Sequence[str] | None, date_from: str | None, date_to: str | None,
                  include_undated: bool = False) -> Filters | None:
-    """Filters from the form (no document chosen = all); None when nothing is chosen."""
-    return make_filters(doc_ids or None, date_from, date_to, include_undated)
+    """Filters from the form (no document chosen = all; dates dd/mm/yyyy or ISO); None when
+    nothing is chosen."""
+    return make_filters(doc_ids or None, form_date(date_from), form_date(date_to),
+                        include_undated)
 
 
 def respond(engine: QAEngine, question: str, history: list[Message] | None,
@@ -220,9 +234,9 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                        info="Để trống để tìm trong tất cả.",
                                        elem_id="docs")
                     with gr.Row():
-                        date_from = gr.Textbox(label="Từ ngày", placeholder="YYYY-MM-DD",
+                        date_from = gr.Textbox(label="Từ ngày", placeholder="dd/mm/yyyy",
                                                elem_id="date_from")
-                        date_to = gr.Textbox(label="Đến ngày", placeholder="YYYY-MM-DD",
+                        date_to = gr.Textbox(label="Đến ngày", placeholder="dd/mm/yyyy",
                                              elem_id="date_to")
                     undated = gr.Checkbox(label="Tìm cả tài liệu không rõ ngày",
                                           info="Khi lọc theo ngày, tài liệu không rõ ngày "

@@ -17,9 +17,11 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), v)
     (r"the question contains control characters \(([^)]*)\).*",
      r"Câu hỏi chứa ký tự điều khiển (\1): hãy xoá chúng."),
     (r"date_from must be a date like [\d-]+, got '?([^']*)'?",
-     r"“Từ ngày” phải có dạng năm-tháng-ngày, ví dụ 2021-09-24 (đã nhập “\1”)."),
+     r"“Từ ngày” phải là một ngày có thật, dạng ngày/tháng/năm, ví dụ 24/09/2021 "
+     r"(đã nhập “\1”)."),
     (r"date_to must be a date like [\d-]+, got '?([^']*)'?",
-     r"“Đến ngày” phải có dạng năm-tháng-ngày, ví dụ 2021-12-31 (đã nhập “\1”)."),
+     r"“Đến ngày” phải là một ngày có thật, dạng ngày/tháng/năm, ví dụ 31/12/2021 "
+     r"(đã nhập “\1”)."),
     (r"date_from (\S+) is after date_to (\S+); swap them",
      r"“Từ ngày” (\1) sau “Đến ngày” (\2): hãy đổi chỗ hai ngày."),
     (r"unknown document id\(s\) in filter: (.*)",
