@@ -94,9 +94,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     """Handler of ``hoidap eval``."""
     from tqdm import tqdm
 
-    from hoidap.cli import _progress_bar
-    from qa.engine import QAEngine
-    from qa.evaluate import build_eval_index, evaluate, load_eval_set, summarize
+    from qa.evaluate import evaluate, load_eval_set, summarize
 
     _check_args(args, config)
     if args.reader:
@@ -108,13 +106,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     data = load_eval_set(Path(args.file))
     examples = data.examples[: args.limit] if args.limit else data.examples
     with ExitStack() as stack:
-        if args.build:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoidap-eval-"))
-            config = replace(config, index_dir=Path(tmp) / "index", engine="local")
-        engine = QAEngine(config)
-        if args.build:
-            build_eval_index(data, config, engine.embedder, args.file, progress=_progress_bar())
-        engine.warm_up()
+        engine = _eval_engine(stack, args, config, data)
         with tqdm(total=len(examples), desc="eval", unit="q", file=sys.stderr,
                   leave=False) as bar:
             results = evaluate(engine, examples, k=args.k, mode=args.mode,
@@ -131,29 +123,20 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
     """``hoidap eval FILE --conversations``: story@1, rationale overlap and F1 by turn."""
     from tqdm import tqdm
 
-    from hoidap.cli import _progress_bar
-    from qa.engine import QAEngine
     from qa.evalconv import (
         evaluate_conversations,
         format_conversation_metrics,
         load_conversations,
         summarize_conversations,
     )
-    from qa.evaluate import EvalSet, build_eval_index
+    from qa.evaluate import EvalSet
 
     data = load_conversations(Path(args.file)).limited(args.limit)
     runs = [False, True] if args.compare else [not args.no_history]
     out: dict[str, dict] = {}
     results_all = []
     with ExitStack() as stack:
-        if args.build:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoidap-eval-"))
-            config = replace(config, index_dir=Path(tmp) / "index", engine="local")
-        engine = QAEngine(config)
-        if args.build:
-            build_eval_index(EvalSet((), data.paragraphs), config, engine.embedder, args.file,
-                             progress=_progress_bar())
-        engine.warm_up()
+        engine = _eval_engine(stack, args, config, EvalSet((), data.paragraphs))
         turns = sum(len(c.turns) for c in data.conversations)
         for history in runs:
             with tqdm(total=turns, desc="history" if history else "no history", unit="q",
@@ -171,6 +154,22 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
     else:
         print("\n\n".join(format_conversation_metrics(m) for m in out.values()))
     return 0
+
+
+def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, data):
+    """A warmed-up engine over ``--index``, or with ``--build`` over a temporary index of
+    ``data``'s paragraphs (removed when ``stack`` closes)."""
+    from hoidap.cli import _progress_bar
+    from qa.engine import QAEngine
+    from qa.evaluate import build_eval_index
+
+    if args.build:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hoidap-eval-"))
+        config = replace(config, index_dir=Path(tmp) / "index", engine="local")
+    engine = QAEngine(config)
+    if args.build:
+        build_eval_index(data, config, engine.embedder, args.file, progress=_progress_bar())
+    return engine.warm_up()
 
 
 def _write_dicts(path: str, rows: list[dict]) -> None:
