@@ -245,13 +245,11 @@ def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path) -> dict
     except BaseException:
         rollback(saved)
         raise
-    report = commit_uploads(engine, saved)
-    if report.failed and not (report.added or report.updated or report.unchanged):
+    report, kept = commit_uploads(engine, saved)
+    if not kept:
         reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in report.failed)
         raise UploadFailedError(f"no file could be indexed ({reasons}); nothing was kept")
-    failed = {Path(p).resolve() for p, _ in report.failed}
-    return {"saved": [p.name for p, _ in saved if p.resolve() not in failed],
-            **report.to_dict()}
+    return {"saved": [p.name for p in kept], **report.to_dict()}
 
 
 def _documents_or_none(engine: QAEngine) -> list:

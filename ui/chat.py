@@ -182,7 +182,7 @@ def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
     if not saved:
         return "Không thêm được tệp nào: " + "; ".join(rejected)
     try:
-        report = commit_uploads(engine, saved, progress)
+        report, _ = commit_uploads(engine, saved, progress)
     except HoidapError as exc:
         return f"Không thêm được tài liệu: {escape(vietnamese(str(exc)))}"
     rejected += [escape(vietnamese(reason) if Path(p).name in reason

@@ -115,9 +115,10 @@ def rollback(saved: Sequence[Saved]) -> None:
 
 
 def commit_uploads(engine: QAEngine, saved: Sequence[Saved],
-                   progress: Progress | None = None) -> BuildReport:
-    """Index saved uploads in one update. A file that could not be indexed leaves nothing
-    behind (deleted, the earlier version restored); if the update fails, none stays."""
+                   progress: Progress | None = None) -> tuple[BuildReport, list[Path]]:
+    """Index saved uploads in one update; returns the report and the files kept. A file that
+    could not be indexed leaves nothing behind (deleted, the earlier version restored); if the
+    update fails, none stays."""
     try:
         report = engine.update([p for p, _ in saved], progress=progress)
     except BaseException:
@@ -125,7 +126,8 @@ def commit_uploads(engine: QAEngine, saved: Sequence[Saved],
         raise
     failed = {Path(p).resolve() for p, _ in report.failed}
     rollback([s for s in saved if s[0].resolve() in failed])
-    for path, backup in saved:
-        if backup is not None and path.resolve() not in failed:
+    kept = [(path, backup) for path, backup in saved if path.resolve() not in failed]
+    for _, backup in kept:
+        if backup is not None:
             backup.unlink(missing_ok=True)
-    return report
+    return report, [path for path, _ in kept]
