@@ -36,11 +36,11 @@
     return !!(el && el.closest(CONTENT));
   };
 
-  const fixText = (node) => {
-    if (inContent(node)) return;
+  const setText = (node) => {
     const next = translate(node.nodeValue, false);
     if (next !== node.nodeValue) node.nodeValue = next;
   };
+  const fixText = (node) => { if (!inContent(node)) setText(node); };
 
   const fixAttrs = (el) => {
     for (const a of ATTRS) {
@@ -53,13 +53,14 @@
 
   const fixTree = (root) => {
     if (root.nodeType === 3) return fixText(root);
-    if (root.nodeType !== 1) return;
+    if (root.nodeType !== 1 || root.closest(CONTENT)) return;
     fixAttrs(root);
-    if (root.closest(CONTENT)) return;
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    const skip = {acceptNode: (n) => (n.nodeType === 1 && n.matches(CONTENT)
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT)};  // whole subtree left alone
+    const walker = document.createTreeWalker(
+      root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT, skip);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      if (n.nodeType === 3) fixText(n);
-      else fixAttrs(n);
+      if (n.nodeType === 3) setText(n); else fixAttrs(n);
     }
   };
 
@@ -121,7 +122,7 @@
     addPickers();
     new MutationObserver((records) => {
       for (const r of records) {
-        if (r.type === "attributes") fixAttrs(r.target);
+        if (r.type === "attributes") { if (!inContent(r.target)) fixAttrs(r.target); }
         else if (r.type === "characterData") fixText(r.target);
         else r.addedNodes.forEach(fixTree);
       }
