@@ -321,13 +321,14 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
         box.submit(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
         send.click(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
         for question, button in samples:
-            button.click(partial(ask, question), inputs[1:], outputs).then(
-                None, js=SCROLL_TO_REPLY)
+            button.click(partial(ask, question), inputs[1:], outputs,
+                         api_visibility="private").then(None, js=SCROLL_TO_REPLY)
         retry.click(ask_again, [last, chat, turns, docs, date_from, date_to],
                     [chat, turns, undated, retry, store]).then(None, js=SCROLL_TO_REPLY)
         cleared = [chat, box, turns, retry, store]
         clear.click(_cleared, None, cleared)
-        chat.clear(_cleared, None, cleared)  # Gradio's own clear icon (hidden by the CSS)
+        chat.clear(_cleared, None, cleared,  # Gradio's own clear icon (hidden by the CSS)
+                   api_visibility="private")
         files.upload(upload, [files], [status, docs])
         demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
         demo.load(restored, [store], [chat, turns])
