@@ -8,6 +8,7 @@ the seeds plus a hostile document, embedded with the real model. Screenshots go 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,9 @@ import pytest
 from hoidap.config import Config, default_corpus
 from index.build import build_index
 from qa.engine import QAEngine
+from tests.contrast import painted_contrast
 from tests.shared import shared_file
+from ui.chat import EXAMPLES
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -85,14 +88,52 @@ def browser():
         b.close()
 
 
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="vi-VN")
+def _new_page(browser, **options):
+    options = {"viewport": {"width": 1280, "height": 1000}, "locale": "vi-VN", **options}
+    context = browser.new_context(**options)
+    context.add_init_script(RECORDER)
     pg = context.new_page()
     pg.dialogs = []  # type: ignore[attr-defined]
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    return pg
+
+
+@pytest.fixture()
+def page(browser):
+    pg = _new_page(browser)
     yield pg
-    context.close()
+    pg.context.close()
+
+
+# Every text and aria-label/title/placeholder the page ever shows, read just after each DOM
+# change (once the page script has marked the page Vietnamese, i.e. once it runs).
+RECORDER = """(() => {
+  const seen = new Set(); window.__hdSeen = seen;
+  const ATTRS = ["aria-label", "title", "placeholder", "alt"];
+  const CODE = new Set(["SCRIPT", "STYLE", "TEMPLATE"]);  // not shown to anyone
+  const add = (v) => { v = (v || "").trim(); if (v) seen.add(v); };
+  const text = (n) => { if (!CODE.has(n.parentElement?.tagName)) add(n.nodeValue); };
+  const grab = (root) => {
+    if (!root || !root.isConnected) return;
+    if (root.nodeType === 3) return text(root);
+    if (root.nodeType !== 1 || CODE.has(root.tagName)) return;
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let n = root; n; n = w.nextNode()) {
+      if (n.nodeType === 3) text(n); else ATTRS.forEach((a) => add(n.getAttribute(a)));
+    }
+  };
+  new MutationObserver((records) => {
+    if (document.documentElement.lang !== "vi") return;
+    const nodes = new Set();
+    records.forEach((r) => { nodes.add(r.target); r.addedNodes.forEach((n) => nodes.add(n)); });
+    setTimeout(() => nodes.forEach(grab), 0);
+  }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+})();"""
+# Words of Gradio's English UI ("Clear", "Copy message", "Scroll down", "processing |",
+# "user's message: …", "Loading response", …): none may reach the page.
+ENGLISH = re.compile(r"\b(clear|copy|copied|scroll|processing|queue|message|loading|uploading|"
+                     r"error|textbox|dropdown|checkbox|remove|submit|retry|undo|chatbot|"
+                     r"conversation|select|upload|drop|click|close|download)\b", re.I)
 
 
 def _shot(page, name: str) -> None:
@@ -123,8 +164,26 @@ def test_home_page_is_vietnamese_with_examples(server, page):
     page.get_by_text("Câu hỏi mẫu", exact=True).wait_for(timeout=30_000)
     page.get_by_text("Lọc tài liệu", exact=True).wait_for(timeout=30_000)
     assert page.locator("#ask").inner_text().strip() == "Hỏi"
-    page.get_by_text(SEED_Q[0][:40]).first.wait_for(timeout=30_000)  # an example question
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    examples = page.locator("#examples button.hd-example")
+    examples.first.wait_for(timeout=30_000)
+    assert examples.all_inner_texts() == EXAMPLES  # whole questions, no "…"
+    for i in range(examples.count()):  # nothing clipped: the text fits its button
+        assert examples.nth(i).evaluate("e => e.scrollWidth <= e.clientWidth + 1 && "
+                                        "e.scrollHeight <= e.clientHeight + 1")
     _shot(page, "01-home.png")
+
+
+def test_example_click_asks_at_once(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#examples button.hd-example").first.click(timeout=60_000)
+    reply = page.locator("#chat .hd-reply").first
+    reply.wait_for(timeout=120_000)
+    assert page.locator("#chat .hd-question").first.inner_text().strip() == EXAMPLES[0]
+    assert reply.locator(".hd-answer").inner_text().strip() == SEED_Q[1]
+    assert page.locator("#question textarea").input_value() == ""
+    _shot(page, "10-example-asked.png")
 
 
 def test_ask_seed_question_and_open_viewer(server, page):
@@ -163,8 +222,37 @@ def test_clear_button_empties_history(server, page):
     _ask(page, "Ai là trưởng đoàn công tác của Thường trực Tỉnh ủy làm việc với Huyện ủy "
                "Cao Lộc?")
     assert page.locator("#chat .hd-question").count() == 2  # history kept in the session
+    # one clear control: "Xoá hội thoại"; Gradio's own trash icon in the chat is not shown
+    labels = page.locator("button:visible").evaluate_all(
+        "bs => bs.map(b => (b.getAttribute('aria-label') || b.innerText).trim())")
+    assert [t for t in labels if re.match(r"(?i)xoá|clear", t)] == ["Xoá hội thoại"]
+    _shot(page, "11-one-clear-control.png")
     page.locator("#clear").click()
     page.wait_for_function("document.querySelectorAll('#chat .hd-reply').length === 0")
+    page.wait_for_timeout(500)
+    page.reload()  # the stored conversation is cleared too
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("#chat .hd-reply").count() == 0
+    reply = _ask(page, "Đạt bao nhiêu phần trăm dự toán?")  # no history left to lean on
+    assert reply.locator(".hd-understood").count() == 0
+
+
+def test_reload_keeps_the_conversation_and_its_follow_ups(server, page):
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    _ask(page, CONVERSATION[0][0])
+    page.wait_for_timeout(500)
+    page.reload()
+    page.locator("#chat .hd-reply").first.wait_for(timeout=60_000)  # back from the browser
+    assert page.locator("#chat .hd-question").first.inner_text().strip() == CONVERSATION[0][0]
+    assert page.locator("#chat .hd-answer").first.inner_text().strip() == CONVERSATION[0][1]
+    question, expected, _ = CONVERSATION[1]
+    reply = _ask(page, question)  # a follow-up after the reload still uses turn 1
+    assert reply.locator(".hd-answer").inner_text().strip() == expected
+    assert reply.locator(".hd-understood").inner_text().startswith("Hiểu câu hỏi là:")
+    _shot(page, "12-after-reload.png")
 
 
 CONVERSATION = (  # turns 2 and 3 only make sense after turn 1
@@ -247,12 +335,17 @@ def test_filters_limit_the_sources(server, page):
     base, _ = server
     page.goto(base + "/")
     page.locator("#question textarea").wait_for(timeout=60_000)
+    page.locator("#filters").get_by_text("Lọc tài liệu").click()  # collapsed at first
     page.locator("#docs input").first.click()
     options = page.locator("[role=option]")
     options.first.wait_for(timeout=30_000)
     assert options.count() >= 6  # the seeds and the hostile document are listed
     page.keyboard.press("Escape")
-    page.locator("#date_from textarea, #date_from input").first.fill("01/01/2022")
+    page.locator("#date_from_pick").click()  # the calendar beside "Từ ngày"
+    page.locator("#date_from_native").fill("2022-01-01")  # what the native picker sets
+    date_from = page.locator("#date_from textarea, #date_from input").first
+    assert date_from.input_value() == "01/01/2022"  # shown as the page shows dates
+    _shot(page, "13-date-picker.png")
     page.locator("#date_to textarea, #date_to input").first.fill("2022-12-31")
     reply = _ask(page, "Tổng thu ngân sách năm 2020 là bao nhiêu?")
     dates = [t.split("·")[1].strip() for t in reply.locator(".hd-src-head").all_inner_texts()]
@@ -274,3 +367,102 @@ def test_api_docs_render_offline(server, page):
     for path in ("/api/ask", "/api/search", "/api/documents", "/api/health"):
         assert path in text
     assert not [u for u in external if not u.startswith("data:")], external
+
+
+def _english(page) -> list[str]:
+    """What the page showed (texts, aria-labels, titles, placeholders) in Gradio's English."""
+    seen = page.evaluate("[...window.__hdSeen]")
+    return sorted(s for s in seen if ENGLISH.search(s))
+
+
+def test_gradio_strings_are_vietnamese_in_text_labels_and_tooltips(server, page):
+    """Ask, follow up, hover, scroll, filter, clear: nothing of Gradio's English shows."""
+    base, _ = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    _ask(page, CONVERSATION[0][0])
+    _ask(page, CONVERSATION[1][0])
+    page.locator("#chat .hd-reply").first.hover()
+    page.locator("#chat [role=log]").evaluate(  # scroll the chat up: "scroll down" appears
+        "log => { for (let e = log; e; e = e.parentElement) e.scrollTop = 0; "
+        "log.querySelectorAll('*').forEach(e => { e.scrollTop = 0; }); }")
+    page.locator("#chat .hd-question").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    _shot(page, "14-vietnamese-ui.png")
+    assert page.locator("#chat [role=log]").get_attribute("aria-label") == "Hội thoại"
+    copy = page.locator("#chat button[aria-label='Sao chép câu trả lời']")
+    assert copy.count() >= 2 and copy.first.get_attribute("title") == "Sao chép câu trả lời"
+    label = page.locator("#chat [aria-label^='Câu hỏi: ']").first.get_attribute("aria-label")
+    assert label == f"Câu hỏi: {CONVERSATION[0][0]}"  # the message's text, not its HTML
+    page.locator("#filters").get_by_text("Lọc tài liệu").click()
+    page.locator("#docs input").first.click()
+    page.locator("[role=option]").first.click()
+    page.keyboard.press("Escape")
+    page.locator("#clear").click()
+    page.wait_for_timeout(500)
+    seen = page.evaluate("[...window.__hdSeen]")
+    assert "đang xử lý |" in seen or any(s.startswith("hàng đợi: ") for s in seen)  # status
+    assert _english(page) == []
+
+
+def test_phone_width_keeps_the_input_on_screen_and_usable(server, browser):
+    """390 px wide (a phone): the question box and "Hỏi" are on screen without scrolling,
+    nothing scrolls sideways, and a question typed there is answered."""
+    base, _ = server
+    page = _new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True,
+                     has_touch=True, device_scale_factor=2)
+    try:
+        page.goto(base + "/")
+        box, send = page.locator("#question textarea"), page.locator("#ask")
+        box.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+
+        def on_screen(loc) -> bool:
+            b = loc.bounding_box()
+            return b is not None and b["x"] >= 0 and b["y"] >= 0 and \
+                b["x"] + b["width"] <= 390 and b["y"] + b["height"] <= 844
+
+        assert on_screen(box) and on_screen(send)
+        assert box.bounding_box()["width"] >= 200  # room to type
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(page, "15-phone-390.png")
+        box.tap()
+        box.fill(SEED_Q[0])
+        send.tap()
+        reply = page.locator("#chat .hd-reply").first
+        reply.wait_for(timeout=120_000)
+        page.wait_for_timeout(500)
+        assert reply.locator(".hd-answer").inner_text().strip() == SEED_Q[1]
+        assert on_screen(box) and on_screen(send)  # still there for the next question
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(ARTIFACTS / "16-phone-390-answer.png"))  # what is on screen
+        assert _english(page) == []
+    finally:
+        page.context.close()
+
+
+LAYERS = """e => { const out = [];
+  for (let n = e; n; n = n.parentElement) {
+    const s = getComputedStyle(n); out.push([s.backgroundColor, parseFloat(s.opacity)]); }
+  return {color: getComputedStyle(e).color, layers: out}; }"""
+
+
+def test_dark_mode_highlighted_answer_is_readable(server, browser):
+    """With the browser in dark mode the highlighted answer, the marked span in the
+    passage and the small print keep a WCAG contrast of at least 4.5:1 as painted."""
+    base, _ = server
+    page = _new_page(browser, color_scheme="dark")
+    try:
+        page.goto(base + "/")
+        page.locator("#question textarea").wait_for(timeout=60_000)
+        reply = _ask(page, CONVERSATION[0][0])
+        reply = _ask(page, CONVERSATION[1][0])
+        assert page.evaluate("document.body.classList.contains('dark')")
+        for selector in (".hd-answer", ".hd-passage mark", ".hd-score", ".hd-understood",
+                         ".hd-passage"):
+            styles = reply.locator(selector).first.evaluate(LAYERS)
+            ratio = painted_contrast(styles["color"], [(bg, op) for bg, op in styles["layers"]])
+            assert ratio >= 4.5, (selector, ratio, styles["color"], styles["layers"][:3])
+        _shot(page, "17-dark-mode.png")
+    finally:
+        page.context.close()

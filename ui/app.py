@@ -303,11 +303,11 @@ def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
     if with_ui:
         import gradio as gr
 
-        from ui.chat import CSS, build_chat, theme
+        from ui.chat import CSS, build_chat, page_head, theme
 
         blocks = build_chat(engine, app.state.uploads_dir)
         max_file = f"{limits.max_upload_mb:g}mb" if limits.max_upload_mb else None
         app = gr.mount_gradio_app(app, blocks, path="/", footer_links=[],
                                   run_history=False, max_file_size=max_file, css=CSS,
-                                  theme=theme(), show_error=True)
+                                  theme=theme(), show_error=True, head=page_head())
     return app

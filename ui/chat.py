@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from index.loaders import SUPPORTED
 from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
 from qa.types import Filters, make_filters
+from ui.i18n import head_html
 from ui.messages import vietnamese
 from ui.render import answer_html, document_label, error_html, question_html
+from ui.session import STORAGE_KEY, restored, saved
 from ui.uploads import (
     Saved,
     UploadTypeError,
@@ -33,7 +36,7 @@ from ui.uploads import (
     upload_name,
 )
 
-__all__ = ["add_documents", "build_chat", "converse", "respond", "save_uploads",
+__all__ = ["add_documents", "build_chat", "converse", "page_head", "respond", "save_uploads",
            "upload_name"]
 
 Message = dict[str, str]
@@ -53,6 +56,7 @@ SCROLL_TO_REPLY = """() => { setTimeout(() => {
 }, 100); }"""
 
 STAGES = {"embed": "Đang tạo vector cho các đoạn văn"}
+DATE_PICKERS = {"date_from": "Chọn “Từ ngày” trên lịch", "date_to": "Chọn “Đến ngày” trên lịch"}
 
 CSS = """
 .hd-reply p{margin:.25rem 0}
@@ -69,6 +73,32 @@ font-size:.92rem}
 .hd-passage mark{background:#ffe066;padding:0 .1em;border-radius:2px}
 .hd-error{color:#9a2f2f}
 .hd-understood{color:#57606a;font-size:.9rem}
+.hd-answer,.hd-passage mark{color:#1f2328}
+.dark .hd-answer{background:#ffe58f}
+.dark .hd-passage mark{background:#ffd43b}
+.dark .hd-score{color:#a8b1bb}
+.dark .hd-understood{color:#b1bac4}
+.dark .hd-error{color:#ff9b9b}
+.dark .hd-passage{border-left-color:#57606a}
+#chat .icon-button-wrapper.top-panel{display:none}
+#examples{gap:.4rem}
+#examples .hd-examples-label{font-weight:600;font-size:.9rem}
+#examples button.hd-example{white-space:normal;text-align:left;justify-content:flex-start;
+height:auto;overflow:visible;text-overflow:clip;line-height:1.35;font-weight:400}
+#date_from,#date_to{position:relative}
+.hd-datepick{position:absolute;right:10px;bottom:10px;z-index:5}
+#date_from textarea,#date_to textarea{padding-right:2.4rem}
+.hd-cal{display:flex;padding:.2rem;background:none;border:0;cursor:pointer;
+color:var(--body-text-color)}
+.hd-date-native{position:absolute;right:0;bottom:0;width:1px;height:1px;opacity:0;border:0;
+padding:0;pointer-events:none}
+@media (max-width:640px){
+#chat{height:55vh !important;max-height:55vh}
+#ask_row{flex-wrap:nowrap;gap:.5rem}
+#ask_row>*{min-width:0 !important}
+#question{flex:1 1 auto !important}
+#ask{flex:0 0 auto !important;min-width:4.5rem !important;width:auto !important}
+}
 """
 
 INTRO = (
@@ -78,6 +108,11 @@ INTRO = (
     "Nếu tài liệu không chứa câu trả lời, hệ thống sẽ nói rõ. "
     "[API & tài liệu kỹ thuật](/docs)"
 )
+
+
+def page_head() -> str:
+    """The page's ``<head>`` addition: Gradio's strings in Vietnamese and the date pickers."""
+    return head_html(DATE_PICKERS)
 
 
 def theme() -> gr.themes.Base:
@@ -205,6 +240,11 @@ def _progress_callback(progress: gr.Progress) -> Callable[[str, int, int], None]
     return update
 
 
+def _cleared() -> tuple:
+    """A fresh conversation: no messages, no question, no turns, nothing stored."""
+    return [], "", [], gr.Button(visible=False), saved([], [])
+
+
 def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
     """The chat page as Gradio Blocks (mount it with ``gr.mount_gradio_app``)."""
     with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as demo:
@@ -217,8 +257,9 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                   feedback_options=None, group_consecutive_messages=False,
                                   placeholder="Hãy đặt câu hỏi hoặc chọn một câu hỏi mẫu "
                                               "bên dưới.")
-                with gr.Row():
-                    box = gr.Textbox(placeholder="Nhập câu hỏi bằng tiếng Việt rồi bấm Hỏi…",
+                with gr.Row(elem_id="ask_row"):
+                    box = gr.Textbox(label="Câu hỏi",
+                                     placeholder="Nhập câu hỏi rồi bấm Hỏi…",
                                      show_label=False, scale=5, elem_id="question",
                                      max_lines=4)
                     send = gr.Button("Hỏi", variant="primary", scale=1, elem_id="ask")
@@ -226,9 +267,12 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                     retry = gr.Button("Tìm cả tài liệu không rõ ngày", size="sm",
                                       visible=False, elem_id="retry_undated")
                     clear = gr.Button("Xoá hội thoại", size="sm", elem_id="clear")
-                gr.Examples(EXAMPLES, inputs=[box], label="Câu hỏi mẫu")
+                with gr.Column(elem_id="examples"):  # whole questions; a click asks
+                    gr.Markdown("Câu hỏi mẫu", elem_classes="hd-examples-label")
+                    samples = [(q, gr.Button(q, size="sm", elem_classes="hd-example"))
+                               for q in EXAMPLES]
             with gr.Column(scale=2):
-                with gr.Accordion("Lọc tài liệu", open=True):
+                with gr.Accordion("Lọc tài liệu", open=False, elem_id="filters"):
                     docs = gr.Dropdown(choices=document_choices(engine), multiselect=True,
                                        label="Chỉ tìm trong các tài liệu",
                                        info="Để trống để tìm trong tất cả.",
@@ -254,30 +298,38 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
 
         turns = gr.State([])  # the raw turns (question, answer text, cited document)
         last = gr.State("")
+        store = gr.BrowserState(saved([], []), storage_key=STORAGE_KEY)  # survives a reload
 
         def ask(question, history, kept, ids, d_from, d_to, with_undated):
             messages, kept = converse(engine, question, history, kept or [], ids, d_from,
                                       d_to, with_undated)
             left_out = bool(messages) and "hd-undated" in messages[-1]["content"]
-            return messages, "", kept, question, gr.Button(visible=left_out)
+            return (messages, "", kept, question, gr.Button(visible=left_out),
+                    saved(messages, kept))
 
         def ask_again(question, history, kept, ids, d_from, d_to):
             messages, kept = converse(engine, question, history, kept or [], ids, d_from,
                                       d_to, True)
-            return messages, kept, True, gr.Button(visible=False)
+            return messages, kept, True, gr.Button(visible=False), saved(messages, kept)
 
         def upload(paths, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
             message = add_documents(engine, paths, uploads, _progress_callback(progress))
             return message, gr.Dropdown(choices=document_choices(engine))
 
         inputs = [box, chat, turns, docs, date_from, date_to, undated]
-        outputs = [chat, box, turns, last, retry]
+        outputs = [chat, box, turns, last, retry, store]
         box.submit(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
         send.click(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
+        for question, button in samples:
+            button.click(partial(ask, question), inputs[1:], outputs,
+                         api_visibility="private").then(None, js=SCROLL_TO_REPLY)
         retry.click(ask_again, [last, chat, turns, docs, date_from, date_to],
-                    [chat, turns, undated, retry]).then(None, js=SCROLL_TO_REPLY)
-        clear.click(lambda: ([], "", [], gr.Button(visible=False)), None,
-                    [chat, box, turns, retry])
+                    [chat, turns, undated, retry, store]).then(None, js=SCROLL_TO_REPLY)
+        cleared = [chat, box, turns, retry, store]
+        clear.click(_cleared, None, cleared)
+        chat.clear(_cleared, None, cleared,  # Gradio's own clear icon (hidden by the CSS)
+                   api_visibility="private")
         files.upload(upload, [files], [status, docs])
         demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
+        demo.load(restored, [store], [chat, turns])
     return demo
