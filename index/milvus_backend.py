@@ -9,7 +9,7 @@ Three collections share a prefix (``Config.milvus_collection``, default ``hoidap
   queries typed without them, and tells how much of a query the corpus knows).
 
 Milvus never sees raw text in ``bm25``: it holds our own tokens (NFC, canonical tone
-placement, lowercase; see ``index.textnorm``), the exact ones followed by the folded ones with
+placement, lowercase; see ``index.text``), the exact ones followed by the folded ones with
 a ``_f`` prefix, each escaped so Milvus's ``standard`` tokenizer keeps it whole. BM25 over that
 one field equals the local engine's exact + folded BM25 sum (the length ratio to the average is
 unchanged), and a query without diacritics is sent as folded tokens only. Hybrid search runs
@@ -35,10 +35,10 @@ from hoidap.errors import IndexNotFoundError, IndexStateError, IndexVersionError
 from index.bm25 import exact_tokens, folded_tokens
 from index.restore import QUESTION_WORDS, Table, restore
 from index.store import text_hash
-from index.textnorm import fold, normalize, token_spans
+from index.text import fold, has_marks, normalize, token_spans
 from index.types import Chunk, Document
 from qa.fusion import fusion_weights, max_rrf, rrf
-from qa.retrieve import MIN_COVERAGE, Mode, has_marks
+from qa.retrieve import MIN_COVERAGE, Mode
 from qa.types import Filters, Passage
 
 MAX_BYTES = 65535  # Milvus VARCHAR limit

@@ -21,7 +21,7 @@ from pathlib import Path
 from hoidap.config import Config
 from hoidap.errors import HoidapError, InputError
 from index.sentences import split_sentences
-from index.textnorm import normalize
+from index.text import normalize
 from index.types import Document
 
 RANK_CUTOFF = 10  # passages retrieved per question for R@k / MRR@10

@@ -17,20 +17,13 @@ from typing import Protocol
 
 import numpy as np
 
-from index.sentences import paragraph_spans
+from index.sentences import paragraph_spans, split_sentences
+from index.text import Token, fold_lower, has_vietnamese_marks, normalize, tokenize
 from index.types import Document
 from qa import scoring
 from qa.cite import make_answer
 from qa.qtype import QuestionInfo, classify, english_terms, topic_names
-from qa.segment import (
-    Token,
-    clause_spans,
-    fold,
-    has_diacritics,
-    nfc,
-    sentence_spans,
-    tokenize,
-)
+from qa.segment import clause_spans
 from qa.spans import (
     Candidate,
     extract,
@@ -65,7 +58,7 @@ _QUESTION_STOP = frozenset(
         "mà", "này", "đó", "không", "hay", "hoặc", "vậy", "nhỉ", "ạ", "hả", "chưa", "bị", "do",
         "như"
     ])
-_QUESTION_STOP_FOLDED = frozenset(fold(w) for w in _QUESTION_STOP) - {"dang", "nam"}
+_QUESTION_STOP_FOLDED = frozenset(fold_lower(w) for w in _QUESTION_STOP) - {"dang", "nam"}
 _GAP_COST = {";": 6.0, ":": 3.0, "(": 2.0, ")": 2.0, ",": 1.5, "–": 2.0, "-": 0.5}
 
 
@@ -121,20 +114,20 @@ def question_terms(question: str, info: QuestionInfo,
     A question typed without diacritics is matched on folded words at full strength; an English
     question through its glossary words (:func:`qa.qtype.english_terms`), folded too.
     """
-    fold_only = info.english or not has_diacritics(question)
+    fold_only = info.english or not has_vietnamese_marks(question)
     if info.english:
-        words = [fold(w) for w in english_terms(question)]
+        words = [fold_lower(w) for w in english_terms(question)]
         stop: frozenset[str] = frozenset()
     else:
         stop = _QUESTION_STOP_FOLDED if fold_only else _QUESTION_STOP
         words = [t.norm for t in tokenize(question)]
-        words = [fold(w) for w in words] if fold_only else words
+        words = [fold_lower(w) for w in words] if fold_only else words
     name_words = {w for name in names for w in name.split()}
-    stop = stop | {w for w in words if fold(w) in name_words}
+    stop = stop | {w for w in words if fold_lower(w) in name_words}
     content = [w for w in words if w not in stop]
     pairs = {(a, b) for a, b in zip(words, words[1:], strict=False)
              if a not in stop and b not in stop}
-    return QuestionTerms(tuple(content), tuple(fold(w) for w in content), fold_only,
+    return QuestionTerms(tuple(content), tuple(fold_lower(w) for w in content), fold_only,
                          frozenset(pairs))
 
 
@@ -169,7 +162,7 @@ class HeuristicReader:
     def read(self, question: str, passages: Sequence[Passage],
              documents: Mapping[str, Document]) -> list[Answer]:
         """Answers best first; each is a verbatim, validated span of its document."""
-        question = nfc(question).strip()
+        question = normalize(question).strip()
         prepared = self._prepare(question, passages, documents)
         if prepared is None:
             return []
@@ -225,11 +218,11 @@ class HeuristicReader:
             self._unit_cache.move_to_end(passage.text)
             return cached
         out = []
-        for a, b in sentence_spans(passage.text):
+        for a, b in split_sentences(passage.text):
             for start, end in clause_spans(passage.text, a, b):
                 toks = tokenize(passage.text[start:end])
                 if toks:
-                    out.append((start, end, toks, fold(passage.text[start:end])))
+                    out.append((start, end, toks, fold_lower(passage.text[start:end])))
         self._unit_cache[passage.text] = out
         if len(self._unit_cache) > UNIT_CACHE:
             self._unit_cache.popitem(last=False)
@@ -243,7 +236,7 @@ class HeuristicReader:
         if key not in self._folded_docs:
             if len(self._folded_docs) >= 256:
                 self._folded_docs.clear()
-            self._folded_docs[key] = fold(doc.title + "\n" + doc.text)
+            self._folded_docs[key] = fold_lower(doc.title + "\n" + doc.text)
         return self._folded_docs[key]
 
     def _score_sentences(self, question: str, info: QuestionInfo, terms: QuestionTerms,
@@ -265,7 +258,7 @@ class HeuristicReader:
             scope = scoring.year_scope(years, sent.text, sent.context)
             about = scoring.name_scope(
                 names, sent.folded_text,
-                fold(sent.context) if names and any(
+                fold_lower(sent.context) if names and any(
                     not scoring.has_name(n, sent.folded_text) for n in names) else "",
                 self._names_in_doc(names, sent.doc, in_docs))
             sent.logit = scoring.sentence_logit(lex, bigram, None, sent.rank, 0.0, scope, about)
@@ -401,7 +394,7 @@ def _asks_period(question: str, info: QuestionInfo) -> bool:
     """True when the question itself names a part of a year (months, a quarter, mid-year)."""
     if info.english:
         return re.search(r"\b(months?|quarter|mid|half)\b", question.lower()) is not None
-    return re.search(r"\b(thang|quy|giua nam|dau nam)\b", fold(question)) is not None
+    return re.search(r"\b(thang|quy|giua nam|dau nam)\b", fold_lower(question)) is not None
 
 
 def _candidates(text: str, info: QuestionInfo) -> list[Candidate]:
@@ -421,7 +414,7 @@ def _term_positions(terms: QuestionTerms, weights: Mapping[str, float], tokens: 
     out: dict[str, list[float]] = {}
     for tok, pos in zip(tokens, positions, strict=False):
         term = tok.norm if tok.norm in weights and not terms.fold_only else wanted.get(
-            fold(tok.norm))
+            fold_lower(tok.norm))
         if term is not None:
             out.setdefault(term, []).append(pos)
     return out
@@ -439,8 +432,8 @@ def _token_span(tokens: Sequence[Token], positions: Sequence[float],
 
 def _in_question(text: str, cand: Candidate, question: str) -> bool:
     """True when the candidate's figure or name already appears in the question."""
-    core = fold(text[cand.core_start:cand.core_end]).strip()
-    q = " " + " ".join(re.findall(r"[\w.,/%]+", fold(question))) + " "
+    core = fold_lower(text[cand.core_start:cand.core_end]).strip()
+    q = " " + " ".join(re.findall(r"[\w.,/%]+", fold_lower(question))) + " "
     return bool(core) and f" {core} " in q.replace("?", " ")
 
 
@@ -458,10 +451,10 @@ def _penalty(text: str, cand: Candidate, question: str) -> float:
         if any(after.startswith(w) and w not in q for w in scoring.RATIO_WORDS):
             penalty += 0.8
     if cand.kind in {"name", "person", "place", "list"}:
-        words = [fold(w) for w in text[cand.start:cand.end].split()]
+        words = [fold_lower(w) for w in text[cand.start:cand.end].split()]
         words = words[len(cand.unit.split()):] if " ".join(words).startswith(cand.unit) and \
             cand.unit else words  # "Đại học ..." asked as "trường đại học nào"
-        qwords = set(fold(question).split())
+        qwords = set(fold_lower(question).split())
         if words and sum(w in qwords for w in words) / len(words) >= 0.5:
             penalty += 1.5
     return penalty

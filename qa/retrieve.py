@@ -12,7 +12,7 @@ from hoidap.config import RetrievalConfig
 from hoidap.errors import InputError
 from index.restore import restore
 from index.store import LoadedIndex
-from index.textnorm import fold, normalize
+from index.text import has_marks, normalize
 from qa.fusion import fusion_weights, max_rrf, rrf, top_k
 from qa.types import Filters, Passage
 
@@ -20,11 +20,6 @@ Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MIN_COVERAGE = 0.6  # share of corpus syllables for a mark-less query to count as Vietnamese
-
-
-def has_marks(text: str) -> bool:
-    """Whether ``text`` carries any Vietnamese diacritic (or đ)."""
-    return fold(text) != text
 
 
 class QueryEncoder(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from qa.segment import fold
+from index.text import fold_lower
 
 APPROXIMATORS = ("gần như", "xấp xỉ", "khoảng", "trên", "dưới", "gần", "hơn", "ngót", "chừng")
 MULTIPLIERS = ("nghìn tỷ", "nghìn", "ngàn", "triệu", "tỷ", "tỉ", "vạn", "trăm")
@@ -117,9 +117,9 @@ def head_length(text: str, pos: int, head: tuple[str, ...]) -> int:
         return 0
     words = m.group(1).split()
     n = 0
-    while n < min(len(words), len(head)) and fold(words[n]) == head[n]:
+    while n < min(len(words), len(head)) and fold_lower(words[n]) == head[n]:
         n += 1
-    if n == 0 and words and fold(words[0]) == acronym(head):
+    if n == 0 and words and fold_lower(words[0]) == acronym(head):
         n = 1
     if n == 0:
         return 0
@@ -136,7 +136,7 @@ def _unit_length(text: str, pos: int) -> tuple[int, str]:
     unit = _words_at(text, end + 1, UNITS) if text[end:end + 1] == " " else ""
     if unit:
         end += 1 + len(unit)
-    return end - pos, fold((mult + " " + unit).strip())
+    return end - pos, fold_lower((mult + " " + unit).strip())
 
 
 def _approx_start(text: str, start: int) -> int:
@@ -254,7 +254,7 @@ def name_candidates(text: str) -> list[Candidate]:
             continue
         place_word = _words_before(text, start, PLACE_WORDS)
         if place_word:
-            out.append(Candidate(start, end, "place", 1.0, start, end, unit=fold(place_word)))
+            out.append(Candidate(start, end, "place", 1.0, start, end, unit=fold_lower(place_word)))
             continue
         person = _person_in_run(text, start, end)
         if person is not None:
@@ -290,7 +290,7 @@ def org_candidates(text: str) -> list[Candidate]:
                 end = m.end() + word.end()
         if end > m.end():
             out.append(Candidate(m.start(), end, "name", 0.8, m.start(), end,
-                                 unit=fold(m.group())))
+                                 unit=fold_lower(m.group())))
     return out
 
 
@@ -346,7 +346,7 @@ def code_candidates(text: str) -> list[Candidate]:
         if kind_word:
             start = len(text[:at].rstrip()) - len(kind_word)
         out.append(Candidate(start, m.end(), "code", 1.0 if kind_word else 0.8,
-                             m.start(), m.end(), unit=fold(kind_word)))
+                             m.start(), m.end(), unit=fold_lower(kind_word)))
     return out
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from hoidap.config import Config, LimitsConfig, default_corpus
 from hoidap.errors import DocumentNotFoundError, EmptyCorpusError, IndexNotFoundError, InputError
-from index.textnorm import fold
+from index.text import fold
 from qa.engine import QAEngine
 from qa.types import Filters
 from tests.fakes import HashEmbedder

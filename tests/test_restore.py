@@ -1,5 +1,5 @@
 from index.restore import build_table, restore
-from index.textnorm import fold
+from index.text import fold
 from qa.fusion import fusion_weights
 
 CORPUS = [
