@@ -314,7 +314,7 @@ def encoder_folder(model_dir: Path) -> Path:
 
 def load_encoder(model_dir: Path) -> Any:
     """The e5 encoder (transformers, eval mode, CPU), loaded offline."""
-    from index.embedder import offline_env
+    from index.modelcache import offline_env
 
     offline_env()
     from transformers import AutoModel
@@ -363,7 +363,7 @@ class NeuralReader:
         return self
 
     def _load(self) -> tuple[Any, Any, dict]:
-        from index.embedder import ensure_model
+        from index.modelcache import ensure_model
 
         if not weights_available(self.folder):
             raise ModelError(f"no trained reader in {self.folder}; run `make train-reader`")
