@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from hoidap.config import Config, default_corpus
-from index.build import build_index
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from tests.shared import shared_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
