@@ -15,6 +15,8 @@
 * :func:`tokens` / :func:`token_spans` -- lowercase syllable tokens for BM25 (and the
   restore table) that keep one-letter words (``ở``, ``ý``) and Vietnamese numbers
   (``3.945,25``, ``10/11/2023``).
+* :func:`words` -- the conversation's words: like :func:`tokens` but case kept and a
+  number keeps a trailing ``%``.
 * :func:`tokenize` -- the reader's :class:`Token` objects: like :func:`token_spans` but a
   number keeps a trailing ``%`` (``3,5%``), original case and offsets into the raw text.
 """
@@ -39,6 +41,8 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 _TOKEN_RE = re.compile(r"\d+(?:[.,/]\d+)*|\w+")  # BM25 / restore-table tokens
 # reader tokens: a number may end in "%" and a "/" part may itself hold separators
 _READER_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)*%?|\w+", re.UNICODE)
+# conversation words: like the BM25 tokens, but a number may end in "%"
+_WORD_TOKEN_RE = re.compile(r"\d+(?:[.,/]\d+)*%?|\w+", re.UNICODE)
 _VI_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]")
 
 
@@ -182,6 +186,12 @@ def tokenize(text: str) -> list[Token]:
     """Reader tokens (``24.236``, ``3,5%``, ``19/21`` stay whole) with offsets into ``text``."""
     return [Token(m.group(), m.group().lower(), m.start(), m.end())
             for m in _READER_TOKEN_RE.finditer(text)]
+
+
+def words(text: str) -> list[str]:
+    """Words and numbers of ``text`` (normalized first), case kept; a number keeps its
+    separators (``10/11/2023``) and a trailing ``%``."""
+    return _WORD_TOKEN_RE.findall(normalize(text))
 
 
 _SPACE_RE = re.compile(r"[^\S\n]+")

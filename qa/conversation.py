@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hoidap.errors import InputError
-from index.text import fold, fold_lower, normalize
+from index.text import fold, fold_lower, normalize, words
 from qa.types import QAResult
 
 MAX_TURNS = 20  # history turns accepted per question
@@ -81,8 +81,6 @@ class Resolved:
 
 # -- words ------------------------------------------------------------------------------------
 
-_WORD_RE = re.compile(r"\d+(?:[.,/]\d+)*%?|\w+", re.UNICODE)
-
 # Function words and question words: never content, never carried over. Matched with their
 # diacritics (folding "chỉ" would also drop "Chi Lăng"); a text typed without any diacritic is
 # matched on the folded list.
@@ -123,11 +121,6 @@ _QUANTITY = ("sản lượng", "tổng", "số", "tỷ lệ", "tỉ lệ", "giá
              "thu", "chi", "kinh phí", "vốn", "dân số", "mức", "lượng", "bao nhiêu")
 _QWORDS = ("bao nhiêu", "mấy", "là ai", "ai", "là gì", "gì", "nào", "ở đâu", "tại đâu", "đâu",
            "khi nào", "bao giờ", "như thế nào", "thế nào", "ra sao", "vì sao", "tại sao")
-
-
-def words(text: str) -> list[str]:
-    """Words and numbers of ``text`` (NFC, tone placement), case kept."""
-    return _WORD_RE.findall(normalize(text))
 
 
 def _folded_text(text: str) -> str:
