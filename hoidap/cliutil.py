@@ -27,7 +27,7 @@ def print_json(obj: object) -> None:
 def add_index_options(p: argparse.ArgumentParser) -> None:
     """``--index``, ``--engine`` and ``--milvus-uri``: where the index is."""
     p.add_argument("--index", metavar="DIR", help="index folder (default: $HOIDAP_HOME/index)")
-    from qa.search.registry import ENGINES
+    from qa.search import ENGINES
 
     p.add_argument("--engine", choices=list(ENGINES),
                    help="search engine (default: $HOIDAP_ENGINE or local; see docs/scaling.md)")

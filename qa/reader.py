@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.sentences import paragraph_spans, split_sentences
+from index.sentences import clause_spans, paragraph_spans, split_sentences
 from index.text import Token, fold_lower, has_vietnamese_marks, normalize, tokenize
 from index.types import Document
 from qa import scoring
@@ -32,7 +32,6 @@ from qa.candidates import (
 )
 from qa.cite import make_answer
 from qa.qtype import QuestionInfo, classify, english_terms, topic_names
-from qa.segment import clause_spans
 from qa.types import Answer, Passage
 
 DEFAULT_NO_ANSWER_THRESHOLD = 0.54  # = ReaderConfig.no_answer_threshold (docs/calibration.md)

@@ -24,7 +24,7 @@ from index.store import (
 )
 from index.types import Chunk, Document
 from qa.search.fusion import top_k
-from qa.search.query import Query, Vocabulary
+from qa.search.protocol import Query, Vocabulary
 from qa.types import Filters, Passage
 
 

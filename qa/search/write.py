@@ -25,8 +25,8 @@ from index.build import (
 )
 from index.store import text_hash
 from index.types import Document
+from qa.search import open_engine
 from qa.search.protocol import SearchEngine
-from qa.search.registry import open_engine
 
 
 def write_documents(engine: SearchEngine, paths: Sequence[Path], config: Config,

@@ -47,7 +47,7 @@ from qa.search.milvus.schema import (
     side_schema,
 )
 from qa.search.milvus.terms import merge_spellings, restore_table, term_delta
-from qa.search.query import Query, Vocabulary
+from qa.search.protocol import Query, Vocabulary
 from qa.types import Filters, Passage
 
 BATCH = 500  # ids per "in" filter, rows per insert
