@@ -85,10 +85,10 @@ def mode_weights(mode: str, dense: float, bm25: float) -> dict[str, float]:
 
 
 def fuse(rankings: Mapping[str, Sequence[Passage]], weights: Mapping[str, float],
-         rrf_k: int = 60) -> list[Passage]:
-    """Weighted RRF of ``rankings`` (name -> passages, best first; a missing name is an empty
-    ranking) in the order of ``weights``; scores scaled to [0, 1] by :func:`max_rrf`. A
-    passage ranked by several lists keeps the fields of its first appearance."""
+         rrf_k: int = 60, k: int | None = None) -> list[Passage]:
+    """The top ``k`` (all: None) of the weighted RRF of ``rankings`` (name -> passages, best
+    first; a missing name is an empty ranking) in the order of ``weights``; scores scaled to
+    [0, 1] by :func:`max_rrf`. A passage in several lists keeps its first appearance's fields."""
     first: dict[str, Passage] = {}
     lists = []
     for name in weights:
@@ -98,7 +98,7 @@ def fuse(rankings: Mapping[str, Sequence[Passage]], weights: Mapping[str, float]
         lists.append([p.chunk_id for p in ranking])
     best = max_rrf(list(weights.values()), rrf_k)
     return [replace(first[str(cid)], score=score / best)
-            for cid, score in rrf(lists, list(weights.values()), rrf_k)]
+            for cid, score in rrf(lists, list(weights.values()), rrf_k)[:k]]
 
 
 def prefer(scores: Sequence[float], matches: Sequence[bool], bonus: float) -> list[int]:

@@ -48,4 +48,4 @@ def rank(engine: SearchEngine, query: Query, vec: np.ndarray | None, k: int,
     ``query.restored``, None for ``mode="bm25"``), score in [0, 1]."""
     weights = query_weights(query, mode, config)
     rankings = engine.rankings(query, vec, max(config.candidates, k), filters, tuple(weights))
-    return fuse(rankings, weights, config.rrf_k)[:k]
+    return fuse(rankings, weights, config.rrf_k, k)
