@@ -269,8 +269,8 @@ class QAEngine:
         """Add/update ``paths``, drop ``remove`` and set user ``dates`` (doc id -> ISO date,
         nothing re-embedded) in one new index version."""
         with self._build_lock:
-            target = self._retriever.writer() if self._retriever is not None \
-                else open_engine(self.config, create=True)
+            current = self._retriever or open_engine(self.config, create=True, fresh=fresh)
+            target = current.writer(fresh)
             report = write_documents(target, list(paths), self.config, self.embedder,
                                      remove=remove, fresh=fresh, progress=progress,
                                      dates=dates)

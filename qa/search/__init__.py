@@ -15,16 +15,16 @@ from qa.search.query import MODES, Mode, make_query, rank
 __all__ = ["ENGINES", "MODES", "Mode", "Query", "SearchEngine", "check_engine", "make_query",
            "open_engine", "rank"]
 
-Opener = Callable[[Config, bool], SearchEngine]
+Opener = Callable[[Config, bool, bool], SearchEngine]  # (config, create, fresh)
 
 
-def _open_local(config: Config, create: bool) -> SearchEngine:
+def _open_local(config: Config, create: bool, fresh: bool) -> SearchEngine:
     from qa.search.local import LocalEngine
 
-    return LocalEngine.open(config, create=create)
+    return LocalEngine(None, config) if fresh else LocalEngine.open(config, create=create)
 
 
-def _open_milvus(config: Config, create: bool) -> SearchEngine:
+def _open_milvus(config: Config, create: bool, fresh: bool) -> SearchEngine:
     from qa.search.milvus.engine import MilvusEngine  # pymilvus loads only when asked for
 
     return MilvusEngine.open(config, create=create)
@@ -41,7 +41,8 @@ def check_engine(name: str) -> str:
     return name
 
 
-def open_engine(config: Config, *, create: bool = False) -> SearchEngine:
+def open_engine(config: Config, *, create: bool = False, fresh: bool = False) -> SearchEngine:
     """The configured engine; ``create`` starts an empty one where there is none yet (else
-    :class:`hoidap.errors.IndexNotFoundError`)."""
-    return ENGINES[check_engine(config.engine)](config, create)
+    :class:`hoidap.errors.IndexNotFoundError`); ``fresh``: to be cleared and written anew
+    (the local engine does not load the version it will replace)."""
+    return ENGINES[check_engine(config.engine)](config, create or fresh, fresh)

@@ -171,10 +171,11 @@ class LocalEngine:
                 f"vectors {vectors}")
 
     # -- writes -------------------------------------------------------------------------------
-    def writer(self) -> LocalEngine:
+    def writer(self, fresh: bool = False) -> LocalEngine:
         """A new engine over the version now on disk (another process may have written
-        one); queries on this one keep the version they see."""
-        return LocalEngine.open(self.config, create=True)
+        one; none loaded when ``fresh``); queries on this one keep the version they see."""
+        return LocalEngine(None, self.config) if fresh else LocalEngine.open(self.config,
+                                                                            create=True)
 
     def cached_vectors(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors of the loaded version by embedded-text hash."""

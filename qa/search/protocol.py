@@ -47,7 +47,8 @@ class SearchEngine(Protocol):
     Writes (:func:`qa.search.write.write_documents`): ``upsert`` stores documents in place of
     every chunk they had (row i of ``vectors`` and ``texts``, the embedded text, belong to
     ``chunks[i]``); writes are searchable at :meth:`commit` at the latest; :meth:`writer` is
-    the engine to write a change into (queries on ``self`` never see a half-done change).
+    the engine to write a change into (queries on ``self`` never see a half-done change;
+    ``fresh``: one that will be cleared first).
     """
 
     name: str  # the engine's key in ENGINES
@@ -63,7 +64,7 @@ class SearchEngine(Protocol):
     def location(self) -> str: ...  # a folder, a Milvus URI: for people
     def info(self) -> dict: ...  # what ``hoidap index info --json`` prints
     def summary(self) -> str: ...  # the line ``hoidap index info`` prints
-    def writer(self) -> SearchEngine: ...
+    def writer(self, fresh: bool = False) -> SearchEngine: ...
     def cached_vectors(self, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
     def needs_rechunk(self, chunking: ChunkingConfig) -> bool: ...
     def clear(self) -> None: ...

@@ -73,4 +73,5 @@ def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder,
                 **options) -> BuildReport:
     """:func:`write_documents` into the configured engine (created when there is none);
     ``options`` as there."""
-    return write_documents(open_engine(config, create=True), paths, config, encoder, **options)
+    engine = open_engine(config, create=True, fresh=options.get("fresh", False))
+    return write_documents(engine, paths, config, encoder, **options)

@@ -257,7 +257,7 @@ class MilvusEngine:
         return (f"{self.name} {info['uri']} ({info['collection']}): {info['documents']} "
                 f"documents, {info['chunks']} chunks")
 
-    def writer(self) -> MilvusEngine:
+    def writer(self, fresh: bool = False) -> MilvusEngine:
         """This engine: Milvus applies writes in place."""
         return self
 
