@@ -35,7 +35,7 @@ from index.chunking import embedding_text
 from index.embedder import Embedder
 from index.store import dense_spec, load_index, make_dense
 from qa.evaluate import percentile
-from qa.fusion import top_k
+from qa.search.fusion import top_k
 
 EF_SEARCH = (128, 256, 512, 1024)
 

@@ -98,8 +98,8 @@ def time_import() -> float:
 
 
 def _prebuilt(tmp: str) -> Path:
-    from index.build import build_index
     from index.embedder import Embedder
+    from qa.search.write import build_index
 
     config = replace(Config.from_env(), index_dir=Path(tmp) / "index")
     build_index([ROOT / "seeds"], config, Embedder(config), fresh=True)

@@ -64,20 +64,15 @@ def _server() -> tuple[subprocess.Popen, str, Path]:
 
 def _write(kind: str, cfg: Config, docs: list[Document], fresh: bool):
     """Index ``docs`` into the engine; returns the build report."""
-    from index.backend_build import build_into
-    from index.build import build_index
-    from qa.backends import open_backend
+    from qa.search.write import build_index
 
-    if kind == "local":
-        return build_index([], cfg, HashEmbedder(), fresh=fresh, documents=docs)
-    return build_into(open_backend(cfg, create=True), [], cfg, HashEmbedder(), fresh=fresh,
-                      documents=docs)
+    return build_index([], cfg, HashEmbedder(), fresh=fresh, documents=docs)
 
 
 def bench_engine(kind: str, docs: list[Document], queries: list[str], tmp: Path,
                  uri: str | None = None) -> dict:
     """Build, update 1% and query one engine."""
-    from qa.backends import open_backend
+    from qa.search import make_query, open_engine, rank
 
     cfg = Config(home=tmp / "home", index_dir=tmp / "idx",
                  limits=LimitsConfig(parse_timeout_s=0))
@@ -90,10 +85,11 @@ def bench_engine(kind: str, docs: list[Document], queries: list[str], tmp: Path,
                for d in docs[::100]]
     t0 = time.perf_counter()
     _write(kind, cfg, changed, fresh=False)
-    backend = open_backend(cfg)
+    backend = open_engine(cfg)
     update_s = time.perf_counter() - t0
     emb = HashEmbedder()
-    vecs = {q: emb.encode_queries([backend.restored(q)]) for q in queries}
+    parsed = {q: make_query(q, backend) for q in queries}
+    vecs = {q: emb.encode_queries([parsed[q].restored]) for q in queries}
     out = {"engine": kind, "chunks": report.chunks, "build_s": round(build_s, 2),
            "chunks_per_s": round(report.chunks / build_s, 1), "update_1pct_s": round(update_s, 2)}
     for name, filters in (("search", None),
@@ -102,7 +98,7 @@ def bench_engine(kind: str, docs: list[Document], queries: list[str], tmp: Path,
         times = []
         for q in queries:
             t0 = time.perf_counter()
-            backend.rank(q, vecs[q], 5, filters)
+            rank(backend, make_query(q, backend), vecs[q], 5, filters, "hybrid", cfg.retrieval)
             times.append((time.perf_counter() - t0) * 1000)
         out[name + "_ms"] = _pcts(times)
     if kind == "local":
@@ -114,7 +110,7 @@ def bench_engine(kind: str, docs: list[Document], queries: list[str], tmp: Path,
 
 def bench_embed(docs: list[Document], n: int) -> list[dict]:
     """Real-model passage embedding: this process vs a local Ray Data actor pool."""
-    from index.backend_build import chunk_all
+    from index.build import chunk_all
     from index.embedder import Embedder
     from index.ray_ingest import RayOptions, RayPassageEncoder
 

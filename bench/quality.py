@@ -20,9 +20,9 @@ import numpy as np
 from benchutil import ROOT, SHARED, save, table
 
 from hoidap.config import Config
-from index.build import build_index
 from qa.engine import QAEngine
 from qa.evaluate import EvalSet, build_eval_index, evaluate, load_eval_set, summarize
+from qa.search.write import build_index
 
 MODES = ("dense", "bm25", "hybrid")
 COLUMNS = ("recall@1", "recall@5", "mrr@10", "em", "f1", "contains", "sentence_contains",

@@ -18,10 +18,10 @@ from pathlib import Path
 from benchutil import ROOT, SHARED, save, table
 
 from hoidap.config import Config, ReaderConfig
-from index.build import build_index
 from index.embedder import Embedder
 from qa.engine import QAEngine
 from qa.evaluate import build_eval_index, evaluate, load_eval_set, summarize
+from qa.search.write import build_index
 
 KINDS = ("heuristic", "neural")
 COLUMNS = ("em", "f1", "contains", "refused_answerable", "no_answer_precision",

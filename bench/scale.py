@@ -91,8 +91,8 @@ def run_one(size: int, n_queries: int, n_asks: int, keep: Path | None = None) ->
     import os
     import shutil
 
-    from index.build import build_index
     from qa.engine import QAEngine
+    from qa.search.write import build_index
 
     docs = article_documents(sample_articles(CORPUS, size))
     with tempfile.TemporaryDirectory(prefix="hoidap-scale-") as tmp:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from train_reader import Example, forward, loss_fn, pad_batch  # noqa: E402
 
 from hoidap.config import Config  # noqa: E402
-from index.embedder import ensure_model  # noqa: E402
+from index.modelcache import ensure_model  # noqa: E402
 from qa import neural  # noqa: E402
 
 

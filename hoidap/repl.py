@@ -28,13 +28,13 @@ HISTORY_LINES = 1000
 
 def register(subparsers) -> None:
     """Add the ``chat`` subcommand to the ``hoidap`` parser."""
-    from hoidap.cli import _add_filter_options, _add_index_option
+    from hoidap.cliutil import add_filter_options, add_index_options
 
     p = subparsers.add_parser("chat", help="a conversation in the terminal (follow-ups use "
                                            "the earlier turns)")
     p.add_argument("--k", type=int, default=5)
-    _add_index_option(p)
-    _add_filter_options(p)
+    add_index_options(p)
+    add_filter_options(p)
     p.set_defaults(func=cmd_chat)
 
 
@@ -62,12 +62,12 @@ def _readline(home: Path) -> Callable[[], None]:
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     """Handler of ``hoidap chat``."""
-    from hoidap.cli import _filters, _print_result
+    from hoidap.cliutil import filters_from_args, print_result
     from qa.conversation import MAX_TURNS, turn_from
     from qa.engine import QAEngine
 
     engine = QAEngine(config)
-    filters = _filters(args)
+    filters = filters_from_args(args)
     save = _readline(config.home)
     print(BANNER)
     turns: list = []
@@ -91,7 +91,7 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
             except InputError as exc:
                 print(f"lỗi: {exc}")
                 continue
-            _print_result(result)
+            print_result(result)
             print()
             turns = [*turns, turn_from(result)][-MAX_TURNS:]
     finally:

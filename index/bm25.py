@@ -1,7 +1,7 @@
 """BM25 over Vietnamese syllables, kept twice: exact and diacritic-folded.
 
 bm25s's own splitter drops one-letter words ("ở", "ý") and digits, so tokens come from
-``index.textnorm.tokens``. A query is scored against both indexes and the scores are added:
+``index.text.tokens``. A query is scored against both indexes and the scores are added:
 "tong thu ngan sach" still finds "tổng thu ngân sách" through the folded index, while a query
 with the right tone marks also scores on the exact index and so ranks exact matches higher.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.textnorm import fold, tokens
+from index.text import fold, tokens
 
 EXACT_DIR = "bm25"
 FOLDED_DIR = "bm25_folded"

@@ -1,11 +1,14 @@
-"""Files -> a saved index, incrementally: unchanged text is never re-embedded."""
+"""Files -> documents, chunks and vectors: the pure parts of every build.
+
+Loading, merging with what an engine holds, chunking and embedding with a cache (unchanged text
+is never re-embedded). The write itself goes through an engine: ``qa.search.write``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -16,14 +19,13 @@ from hoidap.errors import (
     DocumentNotFoundError,
     EmptyCorpusError,
     HoidapError,
-    IndexNotFoundError,
     InputError,
 )
 from index.chunking import chunk_document, embedding_text
 from index.dates import valid_date
 from index.loaders import iter_files
 from index.parse_worker import ParseWorker, load_checked
-from index.store import IndexData, LoadedIndex, load_index, save_index, text_hash
+from index.store import text_hash
 from index.types import Chunk, Document
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -97,15 +99,6 @@ def collect_documents(paths: Sequence[Path], limits: LimitsConfig | None = None,
             taken.add(doc.doc_id)
             docs.append(doc)
     return docs, failures
-
-
-def _existing(index_dir: Path, fresh: bool) -> LoadedIndex | None:
-    if fresh:
-        return None
-    try:
-        return load_index(index_dir)
-    except IndexNotFoundError:
-        return None
 
 
 USER_DATE = "user"  # date_source of a date set with ``--date``: kept until changed again
@@ -204,36 +197,3 @@ def empty_corpus(paths: Sequence[Path], failed: Sequence[tuple[str, str]]) -> Em
     return EmptyCorpusError(
         f"nothing to index in {', '.join(map(str, paths)) or '(no paths)'} ({reasons}); "
         "give .txt, .md, .html, .pdf or .docx files or folders")
-
-
-def build_index(paths: Sequence[Path], config: Config, encoder: PassageEncoder, *,
-                remove: Sequence[str] = (), fresh: bool = False,
-                progress: Progress | None = None, documents: Sequence[Document] = (),
-                dates: Mapping[str, str] | None = None) -> BuildReport:
-    """Add/update the documents under ``paths`` (and ready-made ``documents``, e.g. from a
-    data set), drop ``remove`` and set user ``dates`` in the configured index."""
-    t0 = time.perf_counter()
-    index_dir = config.resolved_index_dir
-    old = _existing(index_dir, fresh)
-    new_docs, failed = collect_documents(paths, config.limits) if paths else ([], [])
-    new_docs = [*new_docs, *documents]
-    docs, what = merge_documents(old.documents if old else {}, new_docs, remove, dates)
-    if not docs and not what["removed"]:
-        raise empty_corpus(paths, failed)
-    changed = bool(what["added"] or what["updated"] or what["removed"] or old is None
-                   or old.manifest.get("chunking") != asdict(config.chunking))
-    ordered = [docs[k] for k in sorted(docs)]
-    chunks, texts = chunk_all(ordered, config)
-    embedded = 0
-    if changed:
-        cached = {} if old is None else {h: old.embeddings[i]
-                                         for i, h in enumerate(old.embed_hashes)}
-        vectors, embedded = embed_with_cache(texts, cached, encoder, config.embed_batch_size,
-                                             progress)
-        save_index(index_dir, IndexData(tuple(ordered), tuple(chunks), vectors, tuple(texts),
-                                        config.chunking, vectors=config.vectors))
-    return BuildReport(
-        index_dir=index_dir, added=tuple(what["added"]), updated=tuple(what["updated"]),
-        unchanged=tuple(what["unchanged"]), removed=tuple(what["removed"]),
-        failed=tuple(failed), documents=len(ordered), chunks=len(chunks), embedded=embedded,
-        seconds=time.perf_counter() - t0, changed=changed)

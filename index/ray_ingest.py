@@ -1,7 +1,7 @@
 """Distributed embedding with Ray Data, for ``hoidap index build --ray [ADDRESS]``.
 
-:class:`RayPassageEncoder` is a drop-in passage encoder for the builders (``index.build``,
-``index.backend_build``): the texts to embed become a Ray dataset, a pool of actors each holding
+:class:`RayPassageEncoder` is a drop-in passage encoder for the one write path
+(``qa.search.write``): the texts to embed become a Ray dataset, a pool of actors each holding
 one copy of the model embeds it in batches, and the vectors come back in input order. Chunking,
 the embedding cache and writing to the engine (local folder or Milvus) stay in the driver, so a
 Ray build gives the same index as a single-process one.

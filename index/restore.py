@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from index.textnorm import fold, token_spans
+from index.text import fold, token_spans
 
 Table = dict[str, str]
 

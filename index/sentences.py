@@ -1,4 +1,4 @@
-"""Vietnamese-aware paragraph and sentence spans with exact character offsets.
+"""Vietnamese-aware paragraph, sentence and clause spans with exact character offsets.
 
 A careful regex splitter rather than ``underthesea.sent_tokenize``: the latter returns
 strings (offsets would have to be recovered), and it splits after ``PGS.TS.`` and inside
@@ -16,6 +16,9 @@ Rules, in order:
   after a list marker that opens the sentence (``1.``, ``2.1.``, ``IV.``, ``a.``);
 * numbers such as ``3.945,25``, ``1.213.353`` or ``04/11/1831`` never split because no
   whitespace follows their dots.
+
+The reader also cuts long sentences into clauses (:func:`clause_spans`) and a citation counts
+paragraph breaks (:func:`paragraph_breaks`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import re
 Span = tuple[int, int]
 
 _LINE = re.compile(r"[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_LINE_BREAK_RE = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 _CLOSERS = "\"'”’»)\\]}"
 _OPENERS = "\"'“‘«([{"
 # terminator run, closing quotes/brackets, then (lookahead) whitespace and the next char
@@ -119,3 +123,28 @@ def _trim(text: str, start: int, end: int) -> Span:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def clause_spans(text: str, start: int, end: int, min_chars: int = 120) -> list[tuple[int, int]]:
+    """A long sentence ``text[start:end]`` cut at semicolons into trimmed clauses."""
+    if end - start <= min_chars:
+        return [(start, end)]
+    out: list[tuple[int, int]] = []
+    # a semicolon inside quotes ("“...; ...”") does not end a clause
+    for m in re.finditer(r"(?:“[^”]*”|\"[^\"]*\"|[^;])+;?", text[start:end]):
+        a, b = start + m.start(), start + m.end()
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def paragraph_breaks(text: str, pos: int) -> int:
+    """Paragraph breaks (runs of line breaks) between the start of ``text`` and ``pos``."""
+    spans = paragraph_spans(text)
+    opened = sum(1 for start, _ in spans if start <= pos)
+    starts_inside = bool(spans) and not _LINE_BREAK_RE.search(text[: spans[0][0]])
+    return max(0, opened - 1) if starts_inside else opened

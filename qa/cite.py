@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from index.sentences import paragraph_breaks
 from index.types import Document
-from qa.segment import paragraph_breaks
 from qa.types import Answer, Citation, Passage
 
 

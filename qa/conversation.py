@@ -23,8 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hoidap.errors import InputError
-from index import textnorm
-from qa.segment import fold, nfc
+from index.text import fold, fold_lower, normalize, words
 from qa.types import QAResult
 
 MAX_TURNS = 20  # history turns accepted per question
@@ -82,8 +81,6 @@ class Resolved:
 
 # -- words ------------------------------------------------------------------------------------
 
-_WORD_RE = re.compile(r"\d+(?:[.,/]\d+)*%?|\w+", re.UNICODE)
-
 # Function words and question words: never content, never carried over. Matched with their
 # diacritics (folding "chỉ" would also drop "Chi Lăng"); a text typed without any diacritic is
 # matched on the folded list.
@@ -96,7 +93,7 @@ hả gồm nhất chính cách thể đâu kìa nay hiện bây giờ thật th�
 ít lần việc người đi biết á ạ nhỉ hử vậy thì
 """
 _STOP = frozenset(_STOP_TEXT.split())
-_STOP_FOLDED = frozenset(fold(w) for w in _STOP)
+_STOP_FOLDED = frozenset(fold_lower(w) for w in _STOP)
 _STOP_PAIRS = ("bao nhiêu", "thế nào", "như thế nào", "ra sao", "ở đâu", "tại đâu", "khi nào",
                "bao giờ", "là gì", "vì sao", "tại sao")
 
@@ -126,26 +123,21 @@ _QWORDS = ("bao nhiêu", "mấy", "là ai", "ai", "là gì", "gì", "nào", "ở
            "khi nào", "bao giờ", "như thế nào", "thế nào", "ra sao", "vì sao", "tại sao")
 
 
-def words(text: str) -> list[str]:
-    """Words and numbers of ``text`` (NFC, tone placement), case kept."""
-    return _WORD_RE.findall(nfc(text))
-
-
 def _folded_text(text: str) -> str:
-    return " " + " ".join(fold(w) for w in words(text)) + " "
+    return " " + " ".join(fold_lower(w) for w in words(text)) + " "
 
 
 def content_words(text: str) -> list[str]:
     """The content words of ``text``, lowercased NFC, in order, without function words or
     question phrases."""
     ws = words(text)
-    accented = any(fold(w) != w.lower() for w in ws)
-    key = (lambda w: w.lower()) if accented else (lambda w: fold(w))
+    accented = any(fold_lower(w) != w.lower() for w in ws)
+    key = (lambda w: w.lower()) if accented else (lambda w: fold_lower(w))
     stop = _STOP if accented else _STOP_FOLDED
     keys = [key(w) for w in ws]
     drop = set()
     for pair in _STOP_PAIRS:
-        p = pair.split() if accented else fold(pair).split()
+        p = pair.split() if accented else fold_lower(pair).split()
         for i in range(len(keys) - 1):
             if keys[i:i + 2] == p or keys[i:i + 3] == p:
                 drop.update(range(i, i + len(p)))
@@ -155,7 +147,7 @@ def content_words(text: str) -> list[str]:
 
 def _names(text: str) -> list[str]:
     """Capitalised words after the first one (proper nouns, acronyms), folded."""
-    return [fold(w) for w in words(text)[1:] if w[:1].isupper()]
+    return [fold_lower(w) for w in words(text)[1:] if w[:1].isupper()]
 
 
 def _has(folded: str, phrase: str) -> bool:
@@ -164,16 +156,16 @@ def _has(folded: str, phrase: str) -> bool:
 
 def marker(question: str) -> str | None:
     """The dependent marker of ``question`` (folded), or None."""
-    text = nfc(question)
+    text = normalize(question)
     ws = [w.lower() for w in words(text)]
     if not ws:
         return None
     folded = _folded_text(text)
-    accented = fold(text) != text.lower()
+    accented = fold_lower(text) != text.lower()
     if accented:
         head = " ".join(ws[:2])
         if ws[0] in _START_MARKERS or head in _START_MARKERS:
-            return fold(ws[0])
+            return fold_lower(ws[0])
         phrase = next((m for m in _MARKERS if _has(folded, m)), None)
         if phrase:
             return phrase
@@ -181,7 +173,7 @@ def marker(question: str) -> str | None:
         for p in _NOT_MARKERS:
             plain = plain.replace(f" {p} ", " ")
         hit = set(plain.split()) & _EXACT_MARKERS
-        return fold(sorted(hit)[0]) if hit else None
+        return fold_lower(sorted(hit)[0]) if hit else None
     return next((m for m in _FOLDED_MARKERS if _has(folded, m)), None)
 
 
@@ -216,11 +208,11 @@ def is_follow_up(question: str, history: Sequence[Turn], rare: Rare | None = Non
     if marker(question):
         return "marker"
     words_ = content_words(question)
-    own = [fold(w) for w in words_]
+    own = [fold_lower(w) for w in words_]
     past = _history_words(history)
     if any(n not in past for n in _names(question)):
         return ""  # it names something the dialogue has not mentioned: a new topic
-    new_rare = rare is not None and any(fold(w) not in past and w not in _GENERIC and rare(w)
+    new_rare = rare is not None and any(fold_lower(w) not in past and w not in _GENERIC and rare(w)
                                         for w in words_)
     if len(own) <= SHORT and not new_rare:
         return "short"
@@ -231,15 +223,15 @@ def is_follow_up(question: str, history: Sequence[Turn], rare: Rare | None = Non
 def _context_words(question: str, history: Sequence[Turn], cap: int) -> tuple[str, ...]:
     """History words worth carrying into the query: recency-weighted, most supported first,
     not already in the question; a year the question names replaces the history's years."""
-    own = {fold(w) for w in content_words(question)}
+    own = {fold_lower(w) for w in content_words(question)}
     has_year = bool(re.search(r"\b\d{4}\b", question))
     support = _history_words(history)
     spelled: dict[str, str] = {}
     order: dict[str, int] = {}
     for turn in reversed(history):
         for w in content_words(turn.question) + content_words(turn.answer)[:ANSWER_WORDS]:
-            spelled.setdefault(fold(w), w)
-            order.setdefault(fold(w), len(order))
+            spelled.setdefault(fold_lower(w), w)
+            order.setdefault(fold_lower(w), len(order))
     picked = [f for f, s in support.items() if s >= MIN_WEIGHT and f not in own
               and not (has_year and re.fullmatch(r"\d{4}", f))]
     picked.sort(key=lambda f: (-support[f], order[f]))
@@ -249,29 +241,29 @@ def _context_words(question: str, history: Sequence[Turn], cap: int) -> tuple[st
 def _question_word(question: str) -> str:
     folded = _folded_text(question)
     for q in _QWORDS:
-        if _has(folded, fold(q)):
+        if _has(folded, fold_lower(q)):
             return q
     return ""
 
 
 def _find(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
     """Span of ``pattern`` in ``text`` matched on its folded form."""
-    m = pattern.search(textnorm.fold(text))
+    m = pattern.search(fold(text))
     return m.span() if m else None
 
 
 def _is(pattern: re.Pattern[str], text: str) -> bool:
-    return pattern.fullmatch(textnorm.fold(text)) is not None
+    return pattern.fullmatch(fold(text)) is not None
 
 
 def ellipsis(question: str) -> str | None:
     """X of "Còn X thì sao?" / "Còn X?" (a short X without a question word), else None."""
-    text = nfc(question).strip()
-    m = _ELLIPSIS.match(textnorm.fold(text))
+    text = normalize(question).strip()
+    m = _ELLIPSIS.match(fold(text))
     if not m:
         return None
     con = text[m.start("con"):m.end("con")].lower()
-    if con != "còn" and fold(text) != text.lower():  # "Cơn đau…" is not "Còn…"
+    if con != "còn" and fold_lower(text) != text.lower():  # "Cơn đau…" is not "Còn…"
         return None
     x = text[m.start("x"):m.end("x")].strip(" ,")
     if not m.group("tail") and (len(words(x)) > 4 or _question_word(x)):
@@ -296,17 +288,17 @@ def rewrite_ellipsis(question: str, previous: Sequence[str]) -> str | None:
         if _is(slot, x):
             host = _recent(previous, slot)
             if host is not None:
-                host = nfc(host).strip()
+                host = normalize(host).strip()
                 a, b = _find(slot, host)  # type: ignore[misc]
                 return host[:a] + x + host[b:]
     keep = []
     for slot in (_PLACE, _YEAR):
         host = _recent(previous, slot)
-        span = _find(slot, nfc(host)) if host else None
-        if span and host and fold(nfc(host)[span[0]:span[1]]) not in fold(x):
-            keep.append(nfc(host)[span[0]:span[1]])
-    fx = fold(x.lower())
-    if any(fx.startswith(fold(q)) for q in _QUANTITY):
+        span = _find(slot, normalize(host)) if host else None
+        if span and host and fold_lower(normalize(host)[span[0]:span[1]]) not in fold_lower(x):
+            keep.append(normalize(host)[span[0]:span[1]])
+    fx = fold_lower(x.lower())
+    if any(fx.startswith(fold_lower(q)) for q in _QUANTITY):
         qword = "là bao nhiêu"
     else:
         qword = _question_word(previous[-1]) or "như thế nào"
@@ -317,7 +309,7 @@ def resolve(question: str, history: Sequence[Turn] = (), rare: Rare | None = Non
             max_context: int = MAX_CONTEXT_WORDS) -> Resolved:
     """How ``question`` is understood after ``history`` (oldest first); ``rare`` tells
     corpus-specific words (see :func:`is_follow_up`); see the module doc."""
-    question = nfc(question).strip()
+    question = normalize(question).strip()
     if not history:
         return Resolved(question, question)
     understood = _understood_history(history)
@@ -340,10 +332,10 @@ def _understood_history(history: Sequence[Turn]) -> list[Turn]:
     """The history with each elliptical question replaced by what it meant."""
     out: list[Turn] = []
     for turn in history:
-        q = nfc(turn.question).strip()
+        q = normalize(turn.question).strip()
         if out:
             q = rewrite_ellipsis(q, [t.question for t in out]) or q
-        out.append(Turn(q, nfc(turn.answer or "").strip(), turn.doc_id))
+        out.append(Turn(q, normalize(turn.answer or "").strip(), turn.doc_id))
     return out
 
 
@@ -399,4 +391,4 @@ def _turn(item: object, i: int) -> Turn:
                          f"got {type(answer).__name__}")
     if doc_id is not None and not isinstance(doc_id, str):
         raise InputError(f"{where}.doc_id must be a document id string or null, got {doc_id!r}")
-    return Turn(nfc(question).strip(), nfc(answer).strip(), doc_id or None)
+    return Turn(normalize(question).strip(), normalize(answer).strip(), doc_id or None)

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from hoidap.config import Config
 from hoidap.errors import DocumentNotFoundError, ModelError
-from index.build import BuildReport, Progress, build_index
+from index.build import BuildReport, Progress
 from index.store import LoadedIndex
 from index.types import Document
-from qa.backends import SearchBackend, open_backend
 from qa.conversation import Resolved, Turn, parse_history, resolve
-from qa.fusion import prefer
-from qa.retrieve import Mode, check_filters
-from qa.types import Filters, Passage, QAResult
-from qa.validate import check_k, clean_question
+from qa.search import Mode, Query, SearchEngine, make_query, open_engine, rank
+from qa.search.fusion import prefer
+from qa.search.write import write_documents
+from qa.types import Filters, Passage, QAResult, make_filters
+from qa.validate import check_filters, check_k, clean_question
 from qa.years import named_years, year_matches
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class QAEngine:
         self.config = config or Config.from_env()
         self._embedder = embedder
         self._reader = reader
-        self._retriever: SearchBackend | None = None
+        self._retriever: SearchEngine | None = None
         self._load_lock = threading.Lock()
         self._build_lock = threading.Lock()
 
@@ -97,10 +97,10 @@ class QAEngine:
         """Folder of the index this engine reads."""
         return self.config.resolved_index_dir
 
-    def _retrieval(self) -> SearchBackend:
+    def _retrieval(self) -> SearchEngine:
         with self._load_lock:
             if self._retriever is None:
-                self._retriever = open_backend(self.config)
+                self._retriever = open_engine(self.config)
             return self._retriever
 
     @property
@@ -111,6 +111,15 @@ class QAEngine:
     def counts(self) -> tuple[int, int]:
         """``(documents, chunks)`` in the index, whatever the engine."""
         return self._retrieval().counts()
+
+    def location(self) -> str:
+        """Where the search engine keeps the index (a folder, a Milvus URI)."""
+        return self._retrieval().location()
+
+    def query(self, text: str) -> Query:
+        """``text`` as every stage sees it (diacritics restored once, see
+        :class:`qa.search.Query`)."""
+        return make_query(text, self._retrieval())
 
     def warm_up(self) -> QAEngine:
         """Load the index and the model now instead of on the first question."""
@@ -123,7 +132,7 @@ class QAEngine:
 
     def reload(self) -> None:
         """Switch to the index version currently on disk."""
-        backend = open_backend(self.config)
+        backend = open_engine(self.config)
         with self._load_lock:
             self._retriever = backend
 
@@ -135,7 +144,7 @@ class QAEngine:
         k = check_k(k, self.config.max_k)
         backend = self._retrieval()
         _check_filters(backend, filters)
-        return self._rank(backend, query, k, filters, mode)
+        return self._rank(backend, make_query(query, backend), k, filters, mode)
 
     def undated_excluded(self, filters: Filters | None) -> int:
         """How many undated documents ``filters``' date range leaves out (0 when no date
@@ -144,15 +153,20 @@ class QAEngine:
             return 0
         return self._retrieval().undated(filters.doc_ids)
 
-    def _rank(self, backend: SearchBackend, query: str, k: int, filters: Filters | None,
+    def _fused(self, backend: SearchEngine, query: Query, vec, k: int,
+               filters: Filters | None, mode: Mode = "hybrid") -> list[Passage]:
+        return rank(backend, query, vec, k, filters, mode, self.config.retrieval)
+
+    def _rank(self, backend: SearchEngine, query: Query, k: int, filters: Filters | None,
               mode: Mode = "hybrid") -> list[Passage]:
         """Fused top-``k``; without a date filter, passages about a year the query names
-        ("năm 2021") move up (:func:`qa.fusion.prefer`)."""
-        vec = None if mode == "bm25" else self.embedder.encode_queries([backend.restored(query)])
-        years = named_years(query) if filters is None or not filters.dated else frozenset()
+        ("năm 2021") move up (:func:`qa.search.fusion.prefer`)."""
+        vec = None if mode == "bm25" else self.embedder.encode_queries([query.restored])
+        years = named_years(query.typed) if filters is None or not filters.dated \
+            else frozenset()
         if not years:
-            return backend.rank(query, vec, k, filters, mode)
-        pool = backend.rank(query, vec, max(2 * k, k + 5), filters, mode)
+            return self._fused(backend, query, vec, k, filters, mode)
+        pool = self._fused(backend, query, vec, max(2 * k, k + 5), filters, mode)
         docs = backend.documents_map(list(dict.fromkeys(p.doc_id for p in pool)))
         order = prefer([p.score for p in pool], year_matches(pool, docs, years),
                        self.config.retrieval.year_bonus)
@@ -172,14 +186,15 @@ class QAEngine:
         backend = self._retrieval()
         _check_filters(backend, filters)
         # A question typed without diacritics is read with the corpus's spelling restored.
-        restored = backend.restored(question)
+        query = make_query(question, backend)
+        restored = query.restored
         resolved = resolve(restored, self._cited(backend, turns), _rare_words(backend)) \
             if turns else Resolved(restored, restored)
         n = max(k, self.config.reader.passages)
         if resolved.used_history:
-            passages, resolved = self._rank_resolved(backend, question, resolved, n, filters)
+            passages, resolved = self._rank_resolved(backend, query, resolved, n, filters)
         else:
-            passages = self._rank(backend, question, n, filters)
+            passages = self._rank(backend, query, n, filters)
         answers = self.reader.read(resolved.question, passages,
                                    backend.documents_map([p.doc_id for p in passages]))
         answers = answers[: self.config.reader.max_answers]
@@ -191,20 +206,22 @@ class QAEngine:
                         undated_excluded=self.undated_excluded(filters),
                         understood=resolved.understood if resolved.used_history else None)
 
-    def _cited(self, backend: SearchBackend, turns: Sequence[Turn]) -> list[Turn]:
+    def _cited(self, backend: SearchEngine, turns: Sequence[Turn]) -> list[Turn]:
         """``turns`` with questions typed without diacritics restored, and the document of
         each of the last two answers filled in when the caller did not say (found by
         searching the turn's question and answer text)."""
-        out = [Turn(backend.restored(t.question), t.answer, t.doc_id) for t in turns]
+        out = [Turn(make_query(t.question, backend).restored, t.answer, t.doc_id)
+               for t in turns]
         for i in range(max(0, len(out) - 2), len(out)):
             t = out[i]
             if t.doc_id is None and t.answer:
-                hits = backend.rank(f"{t.question} {t.answer}", None, 1, None, "bm25")
+                hits = self._fused(backend, make_query(f"{t.question} {t.answer}", backend),
+                                   None, 1, None, "bm25")
                 out[i] = Turn(t.question, t.answer, hits[0].doc_id if hits else None)
         return out
 
-    def _rank_resolved(self, backend: SearchBackend, question: str, resolved: Resolved, n: int,
-                       filters: Filters | None) -> tuple[list[Passage], Resolved]:
+    def _rank_resolved(self, backend: SearchEngine, question: Query, resolved: Resolved,
+                       n: int, filters: Filters | None) -> tuple[list[Passage], Resolved]:
         """Passages for a follow-up: its query, with the documents cited earlier preferred
         (searched on their own too, so they are candidates). A soft follow-up ("topic",
         "loose") whose own question is ranked first in another document (by both dense and
@@ -215,12 +232,12 @@ class QAEngine:
             if plain and plain[0].score >= bar and \
                     plain[0].doc_id not in resolved.prefer_doc_ids:
                 return plain, Resolved(resolved.question, resolved.question)
-        mode: Mode = "hybrid"
-        vec = self.embedder.encode_queries([backend.restored(resolved.query)])
-        ranked = backend.rank(resolved.query, vec, n * 2, filters, mode)
+        query = make_query(resolved.query, backend)
+        vec = self.embedder.encode_queries([query.restored])
+        ranked = self._fused(backend, query, vec, n * 2, filters)
         within = _within(filters, resolved.prefer_doc_ids)
         if within is not None:
-            ranked = ranked + backend.rank(resolved.query, vec, n, within, mode)
+            ranked = ranked + self._fused(backend, query, vec, n, within)
         bonus = self.config.retrieval.history_bonus
         return prefer_documents(ranked, resolved.prefer_doc_ids, bonus)[:n], resolved
 
@@ -252,29 +269,17 @@ class QAEngine:
         """Add/update ``paths``, drop ``remove`` and set user ``dates`` (doc id -> ISO date,
         nothing re-embedded) in one new index version."""
         with self._build_lock:
-            if self.config.engine != "local":
-                return self._update_backend(paths, remove, fresh, progress, dates)
-            report = build_index(list(paths), self.config, self.embedder, remove=remove,
-                                 fresh=fresh, progress=progress, dates=dates)
-            if report.changed and self._retriever is not None:
-                self.reload()
+            current = self._retriever or open_engine(self.config, create=True, fresh=fresh)
+            target = current.writer(fresh)
+            report = write_documents(target, list(paths), self.config, self.embedder,
+                                     remove=remove, fresh=fresh, progress=progress,
+                                     dates=dates)
+            with self._load_lock:
+                self._retriever = target
             return report
 
-    def _update_backend(self, paths: Sequence[Path], remove: Sequence[str], fresh: bool,
-                        progress: Progress | None,
-                        dates: Mapping[str, str] | None = None) -> BuildReport:
-        """Update a distributed engine in place (queries see changes as they land)."""
-        from index.backend_build import build_into
 
-        backend = self._retriever or open_backend(self.config, create=True)
-        report = build_into(backend, list(paths), self.config, self.embedder,  # type: ignore[arg-type]
-                            remove=remove, fresh=fresh, progress=progress, dates=dates)
-        with self._load_lock:
-            self._retriever = backend
-        return report
-
-
-def _rare_words(backend: SearchBackend):
+def _rare_words(backend: SearchEngine):
     """Whether a word is specific to a few passages of the local index (None elsewhere)."""
     from qa.conversation import RARE_MIN_CHUNKS, RARE_SHARE
 
@@ -290,9 +295,10 @@ def _within(filters: Filters | None, doc_ids: Sequence[str]) -> Filters | None:
     if not doc_ids:
         return None
     if filters is None:
-        return Filters(tuple(doc_ids))
-    ids = tuple(d for d in doc_ids if filters.doc_ids is None or d in filters.doc_ids)
-    return replace(filters, doc_ids=ids) if ids else None
+        return make_filters(doc_ids)
+    ids = [d for d in doc_ids if filters.doc_ids is None or d in filters.doc_ids]
+    return make_filters(ids, filters.date_from, filters.date_to, filters.include_undated) \
+        if ids else None
 
 
 def prefer_documents(passages: Sequence[Passage], doc_ids: Sequence[str],
@@ -309,7 +315,7 @@ def prefer_documents(passages: Sequence[Passage], doc_ids: Sequence[str],
     return sorted(scored, key=lambda p: -p.score)
 
 
-def _check_filters(backend: SearchBackend, filters: Filters | None) -> None:
+def _check_filters(backend: SearchEngine, filters: Filters | None) -> None:
     """Reject malformed filters and document ids the backend does not hold."""
     ids = filters.doc_ids if filters is not None and filters.doc_ids else ()
     check_filters(filters, [d.doc_id for d in backend.documents(ids)] if ids else [])

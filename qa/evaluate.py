@@ -21,7 +21,7 @@ from pathlib import Path
 from hoidap.config import Config
 from hoidap.errors import HoidapError, InputError
 from index.sentences import split_sentences
-from index.textnorm import normalize
+from index.text import normalize
 from index.types import Document
 
 RANK_CUTOFF = 10  # passages retrieved per question for R@k / MRR@10
@@ -378,7 +378,7 @@ def summarize(results: Sequence[QuestionResult], *, mode: str = "hybrid",
 def build_eval_index(data: EvalSet, config: Config, encoder, source: str,
                      progress=None):
     """Index every paragraph of ``data`` into ``config``'s index folder (replacing it)."""
-    from index.build import build_index
+    from qa.search.write import build_index
 
     if not data.paragraphs:
         raise InputError(f"{source} has no contexts to index: --build needs a SQuAD JSON file "

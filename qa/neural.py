@@ -30,10 +30,11 @@ import numpy as np
 
 from hoidap.config import Config
 from hoidap.errors import ModelError
+from index.text import normalize as nfc
+from index.text import tokenize
 from index.types import Document
 from qa.cite import make_answer
 from qa.qtype import classify
-from qa.segment import nfc, tokenize
 from qa.types import Answer, Passage
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
@@ -62,7 +63,7 @@ class Window:
 def match_levels(question: str, text: str) -> np.ndarray:
     """Per character of ``text``: 2 in a word bigram of the question, 1 in a question word.
 
-    Words are lower-cased syllables/numbers (:func:`qa.segment.tokenize`); a few very common
+    Words are lower-cased syllables/numbers (:func:`index.text.tokenize`); a few very common
     function words never match alone.
     """
     q = [t.norm for t in tokenize(question)]
@@ -313,7 +314,7 @@ def encoder_folder(model_dir: Path) -> Path:
 
 def load_encoder(model_dir: Path) -> Any:
     """The e5 encoder (transformers, eval mode, CPU), loaded offline."""
-    from index.embedder import offline_env
+    from index.modelcache import offline_env
 
     offline_env()
     from transformers import AutoModel
@@ -362,7 +363,7 @@ class NeuralReader:
         return self
 
     def _load(self) -> tuple[Any, Any, dict]:
-        from index.embedder import ensure_model
+        from index.modelcache import ensure_model
 
         if not weights_available(self.folder):
             raise ModelError(f"no trained reader in {self.folder}; run `make train-reader`")

@@ -137,7 +137,7 @@ def _export_to(model_dir: Path, folder: Path, manifest: dict, staging: Path) -> 
 
 def ensure_reader_onnx(model_dir: Path, folder: Path, manifest: dict) -> Path:
     """Export the reader in ``folder`` once; return the ``.onnx`` file."""
-    from index.embedder import install_folder
+    from index.modelcache import install_folder
 
     dest = model_dir / ONNX_DIR
     if not is_exported(model_dir, folder):

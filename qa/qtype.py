@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.segment import fold, has_diacritics, nfc
+from index.text import fold_lower, has_vietnamese_marks, normalize
 
 SHORT_TYPES = frozenset({"number", "duration", "date", "person", "place", "list", "entity",
                          "definition"})
@@ -41,7 +41,7 @@ _HEAD_STOP_WORDS = (
     "đến", "trên", "dưới", "theo", "do", "mà", "thì", "nào", "còn", "đạt", "có", "không", "hiện",
     "này", "đó", "mới", "tham", "thuộc", "sau", "trước", "bị", "đang", "sẽ", "cả", "tính")
 _HEAD_STOP = frozenset(_HEAD_STOP_WORDS)
-_HEAD_STOP_FOLDED = frozenset(fold(w) for w in _HEAD_STOP_WORDS) - {"dang"}  # đảng ≠ đang
+_HEAD_STOP_FOLDED = frozenset(fold_lower(w) for w in _HEAD_STOP_WORDS) - {"dang"}  # đảng ≠ đang
 _EN_WORDS = frozenset([
     "the", "is", "was", "were", "what", "who", "whom", "whose", "how", "which", "when", "where",
     "why", "did", "does", "do", "of", "in", "many", "much", "a", "an", "are"
@@ -94,7 +94,7 @@ class QuestionInfo:
 
 def is_english(question: str) -> bool:
     """True when the question looks English (no diacritics, several English function words)."""
-    if has_diacritics(question):
+    if has_vietnamese_marks(question):
         return False
     words = re.findall(r"[a-z]+", question.lower())
     return sum(w in _EN_WORDS for w in words) >= 2 or (bool(words) and words[0] in _EN_WORDS
@@ -103,10 +103,10 @@ def is_english(question: str) -> bool:
 
 def _norm(question: str) -> tuple[str, bool]:
     """Space-joined lower-case words of the question, folded when typed without diacritics."""
-    text = nfc(question).lower()
-    folded = not has_diacritics(text)
+    text = normalize(question).lower()
+    folded = not has_vietnamese_marks(text)
     if folded:
-        text = fold(text)
+        text = fold_lower(text)
     return " " + " ".join(re.findall(r"\w+|%", text)) + " ", folded
 
 
@@ -114,7 +114,7 @@ def _find(text: str, folded: bool, phrases: tuple[str, ...]) -> re.Match[str] | 
     """First whole-word match of any phrase (folded when the question is folded)."""
     best: re.Match[str] | None = None
     for phrase in phrases:
-        p = fold(phrase) if folded else phrase
+        p = fold_lower(phrase) if folded else phrase
         m = re.search(r"(?<= )" + re.escape(p) + r"(?= )", text)
         if m and (best is None or m.start() < best.start()):
             best = m
@@ -127,7 +127,7 @@ def head_after(text: str, pos: int, folded: bool, max_words: int = 4) -> tuple[s
     stop = _HEAD_STOP_FOLDED if folded else _HEAD_STOP
     head: list[str] = []
     for i, word in enumerate(words[:max_words]):
-        w = fold(word)
+        w = fold_lower(word)
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if word in stop or word[0].isdigit() or (w in {"nam", "thang"} and nxt[:1].isdigit()):
             break
@@ -141,7 +141,7 @@ def head_before(text: str, end: int, folded: bool, max_words: int = 2) -> tuple[
     words = text[:end].split()[-max_words:]
     while words and (words[0] in stop or words[0][0].isdigit()):
         words = words[1:]
-    return tuple(fold(w) for w in words)
+    return tuple(fold_lower(w) for w in words)
 
 
 def _classify_english(question: str) -> QuestionInfo:
@@ -190,10 +190,10 @@ def _classify_names(text: str, folded: bool) -> QuestionInfo:
     m = re.search(r"(?<= )(những|các|nhung|cac) ((?:\w+ ){1,3})nào(?= )" if not folded
                   else r"(?<= )(nhung|cac) ((?:\w+ ){1,3})nao(?= )", text)
     if m:
-        return QuestionInfo("list", head=tuple(fold(w) for w in m.group(2).split()))
+        return QuestionInfo("list", head=tuple(fold_lower(w) for w in m.group(2).split()))
     m = _find(text, folded, tuple(f"{w} nào" for w in _PLACE_WORDS))
     if m:
-        return QuestionInfo("place", head=tuple(fold(w) for w in m.group().split()[:-1]))
+        return QuestionInfo("place", head=tuple(fold_lower(w) for w in m.group().split()[:-1]))
     if _find(text, folded, _PLACE):
         return QuestionInfo("place")
     m = re.search(r"(?<= )(nào|nao)(?= )" if folded else r"(?<= )nào(?= )", text)
@@ -293,10 +293,10 @@ def topic_names(question: str) -> tuple[str, ...]:
     names: list[str] = []
     if is_english(question):
         for m in re.finditer(r"(?<!^)(?<![.?!] )\b([A-Z][a-z]+(?: [A-Z][a-z]+)+)\b", question):
-            names.append(fold(m.group(1)))
+            names.append(fold_lower(m.group(1)))
         return tuple(dict.fromkeys(names))
-    original = nfc(question)
-    text = fold(original)  # same length as ``original``
+    original = normalize(question)
+    text = fold_lower(original)  # same length as ``original``
     cased = any(c.isupper() for c in original[1:])
     for m in _PLACE_BEFORE_RE.finditer(text):
         words = [w for w in m.groups() if w]

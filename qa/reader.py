@@ -17,33 +17,25 @@ from typing import Protocol
 
 import numpy as np
 
-from index.sentences import paragraph_spans
+from index.sentences import clause_spans, paragraph_spans, split_sentences
+from index.text import Token, fold_lower, has_vietnamese_marks, normalize, tokenize
 from index.types import Document
 from qa import scoring
+from qa.candidates import (
+    QuestionTerms,
+    asks_period,
+    in_question,
+    penalty,
+    sentence_candidates,
+    term_positions,
+    token_span,
+)
 from qa.cite import make_answer
 from qa.qtype import QuestionInfo, classify, english_terms, topic_names
-from qa.segment import (
-    Token,
-    clause_spans,
-    fold,
-    has_diacritics,
-    nfc,
-    sentence_spans,
-    tokenize,
-)
-from qa.spans import (
-    Candidate,
-    extract,
-    predicate_candidates,
-    quote_candidates,
-    role_candidates,
-)
 from qa.types import Answer, Passage
 
 DEFAULT_NO_ANSWER_THRESHOLD = 0.54  # = ReaderConfig.no_answer_threshold (docs/calibration.md)
 TIME_TERM_FACTOR = 0.35
-SUBITEM_PENALTY = 0.4
-PLAN_PENALTY = 1.2  # a target ("phấn đấu", "mục tiêu") when an achieved figure is asked
 STRONG_TYPES = frozenset({"number", "duration", "date", "person", "place", "list"})
 FALLBACK_PENALTY = 2.5  # a whole sentence answering a figure/date/name question
 SHORT_FALLBACK_PENALTY = 1.0  # ... any other short-answer question
@@ -65,7 +57,7 @@ _QUESTION_STOP = frozenset(
         "mà", "này", "đó", "không", "hay", "hoặc", "vậy", "nhỉ", "ạ", "hả", "chưa", "bị", "do",
         "như"
     ])
-_QUESTION_STOP_FOLDED = frozenset(fold(w) for w in _QUESTION_STOP) - {"dang", "nam"}
+_QUESTION_STOP_FOLDED = frozenset(fold_lower(w) for w in _QUESTION_STOP) - {"dang", "nam"}
 _GAP_COST = {";": 6.0, ":": 3.0, "(": 2.0, ")": 2.0, ",": 1.5, "–": 2.0, "-": 0.5}
 
 
@@ -79,16 +71,6 @@ class Reader(Protocol):
 def is_no_answer(answers: Sequence[Answer], threshold: float) -> bool:
     """True when there is no answer or the best one scores below ``threshold``."""
     return not answers or max(a.score for a in answers) < threshold
-
-
-@dataclass(frozen=True)
-class QuestionTerms:
-    """Content words of a question, their folded forms, and whether to match folded only."""
-
-    terms: tuple[str, ...]
-    folded: tuple[str, ...]
-    fold_only: bool
-    bigrams: frozenset[tuple[str, str]]
 
 
 @dataclass
@@ -121,20 +103,20 @@ def question_terms(question: str, info: QuestionInfo,
     A question typed without diacritics is matched on folded words at full strength; an English
     question through its glossary words (:func:`qa.qtype.english_terms`), folded too.
     """
-    fold_only = info.english or not has_diacritics(question)
+    fold_only = info.english or not has_vietnamese_marks(question)
     if info.english:
-        words = [fold(w) for w in english_terms(question)]
+        words = [fold_lower(w) for w in english_terms(question)]
         stop: frozenset[str] = frozenset()
     else:
         stop = _QUESTION_STOP_FOLDED if fold_only else _QUESTION_STOP
         words = [t.norm for t in tokenize(question)]
-        words = [fold(w) for w in words] if fold_only else words
+        words = [fold_lower(w) for w in words] if fold_only else words
     name_words = {w for name in names for w in name.split()}
-    stop = stop | {w for w in words if fold(w) in name_words}
+    stop = stop | {w for w in words if fold_lower(w) in name_words}
     content = [w for w in words if w not in stop]
     pairs = {(a, b) for a, b in zip(words, words[1:], strict=False)
              if a not in stop and b not in stop}
-    return QuestionTerms(tuple(content), tuple(fold(w) for w in content), fold_only,
+    return QuestionTerms(tuple(content), tuple(fold_lower(w) for w in content), fold_only,
                          frozenset(pairs))
 
 
@@ -169,7 +151,7 @@ class HeuristicReader:
     def read(self, question: str, passages: Sequence[Passage],
              documents: Mapping[str, Document]) -> list[Answer]:
         """Answers best first; each is a verbatim, validated span of its document."""
-        question = nfc(question).strip()
+        question = normalize(question).strip()
         prepared = self._prepare(question, passages, documents)
         if prepared is None:
             return []
@@ -225,11 +207,11 @@ class HeuristicReader:
             self._unit_cache.move_to_end(passage.text)
             return cached
         out = []
-        for a, b in sentence_spans(passage.text):
+        for a, b in split_sentences(passage.text):
             for start, end in clause_spans(passage.text, a, b):
                 toks = tokenize(passage.text[start:end])
                 if toks:
-                    out.append((start, end, toks, fold(passage.text[start:end])))
+                    out.append((start, end, toks, fold_lower(passage.text[start:end])))
         self._unit_cache[passage.text] = out
         if len(self._unit_cache) > UNIT_CACHE:
             self._unit_cache.popitem(last=False)
@@ -243,7 +225,7 @@ class HeuristicReader:
         if key not in self._folded_docs:
             if len(self._folded_docs) >= 256:
                 self._folded_docs.clear()
-            self._folded_docs[key] = fold(doc.title + "\n" + doc.text)
+            self._folded_docs[key] = fold_lower(doc.title + "\n" + doc.text)
         return self._folded_docs[key]
 
     def _score_sentences(self, question: str, info: QuestionInfo, terms: QuestionTerms,
@@ -251,7 +233,7 @@ class HeuristicReader:
         """Set each sentence's logit from lexical, bigram, embedding, rank and type features."""
         key = terms.folded if terms.fold_only else terms.terms
         years = set(_YEAR_RE.findall(question))
-        period = _asks_period(question, info) or not years
+        period = asks_period(question, info) or not years
         names = topic_names(question)  # computed again: cheap, keeps signatures small
         in_docs: dict[str, set[str]] = {}
         for sent in sentences:
@@ -265,7 +247,7 @@ class HeuristicReader:
             scope = scoring.year_scope(years, sent.text, sent.context)
             about = scoring.name_scope(
                 names, sent.folded_text,
-                fold(sent.context) if names and any(
+                fold_lower(sent.context) if names and any(
                     not scoring.has_name(n, sent.folded_text) for n in names) else "",
                 self._names_in_doc(names, sent.doc, in_docs))
             sent.logit = scoring.sentence_logit(lex, bigram, None, sent.rank, 0.0, scope, about)
@@ -317,8 +299,8 @@ class HeuristicReader:
     def _typed_feature(self, question: str, info: QuestionInfo, sent: _Sentence) -> float:
         """Best fit x evidence of a candidate of the expected type in the sentence."""
         text = sent.passage.text[sent.start:sent.end]
-        fits = [scoring.type_fit(info, c) * c.evidence for c in _candidates(text, info)
-                if not _in_question(text, c, question)]
+        fits = [scoring.type_fit(info, c) * c.evidence for c in sentence_candidates(text, info)
+                if not in_question(text, c, question)]
         return max(fits, default=0.0)
 
     # -- spans -----------------------------------------------------------------------------
@@ -334,15 +316,15 @@ class HeuristicReader:
             return out
         text = sent.passage.text[sent.start:sent.end]
         positions = stretched_positions(text, sent.tokens)
-        term_pos = _term_positions(terms, weights, sent.tokens, positions)
-        for cand in _candidates(text, info):
+        term_pos = term_positions(terms, weights, sent.tokens, positions)
+        for cand in sentence_candidates(text, info):
             fit = scoring.type_fit(info, cand)
             if fit <= 0.0:
                 continue
-            span = _token_span(sent.tokens, positions, cand)
+            span = token_span(sent.tokens, positions, cand)
             prox = scoring.proximity(term_pos, {t: weights[t] for t in weights}, span)
             logit = scoring.answer_logit(sent.logit, fit, cand.evidence, prox, cand.head_match,
-                                         _penalty(text, cand, question))
+                                         penalty(text, cand, question))
             out.append((logit, sent.passage, base + cand.start, base + cand.end))
         return out
 
@@ -388,80 +370,3 @@ def _context(doc: Document | None, passage: Passage, start: int) -> str:
         return passage.text[max(0, start - YEAR_WINDOW):start]
     pos = passage.start + start
     return doc.title + "\n" + doc.text[max(0, pos - YEAR_WINDOW):pos]
-
-
-def _asks_plan(question: str) -> bool:
-    """True when the question is about a target or a plan, not an achieved figure."""
-    q = question.lower()
-    return (any(w in q for w in scoring.PLAN_WORDS)
-            or re.search(r"\b(targets?|goals?|plan|planned|aims?|expected)\b", q) is not None)
-
-
-def _asks_period(question: str, info: QuestionInfo) -> bool:
-    """True when the question itself names a part of a year (months, a quarter, mid-year)."""
-    if info.english:
-        return re.search(r"\b(months?|quarter|mid|half)\b", question.lower()) is not None
-    return re.search(r"\b(thang|quy|giua nam|dau nam)\b", fold(question)) is not None
-
-
-def _candidates(text: str, info: QuestionInfo) -> list[Candidate]:
-    """Candidate spans of a sentence for this kind of question."""
-    if info.qtype == "definition":
-        return predicate_candidates(text) + quote_candidates(text) + role_candidates(text)
-    if info.qtype == "entity":
-        return extract(text, info.head) + quote_candidates(text)
-    return extract(text, info.head)
-
-
-def _term_positions(terms: QuestionTerms, weights: Mapping[str, float], tokens: Sequence[Token],
-                    positions: Sequence[float]) -> dict[str, list[float]]:
-    """Stretched positions of each question term in a sentence (folded matches included)."""
-    key = terms.folded if terms.fold_only else terms.terms
-    wanted = dict(zip(terms.folded, key, strict=False))
-    out: dict[str, list[float]] = {}
-    for tok, pos in zip(tokens, positions, strict=False):
-        term = tok.norm if tok.norm in weights and not terms.fold_only else wanted.get(
-            fold(tok.norm))
-        if term is not None:
-            out.setdefault(term, []).append(pos)
-    return out
-
-
-def _token_span(tokens: Sequence[Token], positions: Sequence[float],
-                cand: Candidate) -> tuple[float, float]:
-    """Stretched token positions ``[first, last + 1)`` covered by a candidate."""
-    inside = [p for t, p in zip(tokens, positions, strict=False)
-              if t.start < cand.end and cand.start < t.end]
-    if not inside:
-        return (0.0, 0.0)
-    return (inside[0], inside[-1] + 1.0)
-
-
-def _in_question(text: str, cand: Candidate, question: str) -> bool:
-    """True when the candidate's figure or name already appears in the question."""
-    core = fold(text[cand.core_start:cand.core_end]).strip()
-    q = " " + " ".join(re.findall(r"[\w.,/%]+", fold(question))) + " "
-    return bool(core) and f" {core} " in q.replace("?", " ")
-
-
-def _penalty(text: str, cand: Candidate, question: str) -> float:
-    """Penalties: figure/name already in the question; a percent of plan when not asked."""
-    penalty = 2.5 if _in_question(text, cand, question) else 0.0
-    before = re.split(r"[,;:(]", text[max(0, cand.start - 60):cand.start].lower())[-1]
-    if re.match(r"\W*trong (số )?đó\b", text.lower()) and "trong đó" not in question.lower():
-        penalty += SUBITEM_PENALTY  # "X đạt A; trong đó Y đạt B": B is a part, not X
-    if any(w in before for w in scoring.PLAN_WORDS) and not _asks_plan(question):
-        penalty += PLAN_PENALTY
-    if cand.kind == "percent":
-        after = text[cand.end:cand.end + 15].lower().lstrip()
-        q = question.lower()
-        if any(after.startswith(w) and w not in q for w in scoring.RATIO_WORDS):
-            penalty += 0.8
-    if cand.kind in {"name", "person", "place", "list"}:
-        words = [fold(w) for w in text[cand.start:cand.end].split()]
-        words = words[len(cand.unit.split()):] if " ".join(words).startswith(cand.unit) and \
-            cand.unit else words  # "Đại học ..." asked as "trường đại học nào"
-        qwords = set(fold(question).split())
-        if words and sum(w in qwords for w in words) / len(words) >= 0.5:
-            penalty += 1.5
-    return penalty

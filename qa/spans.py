@@ -11,54 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from qa.segment import fold
-
-APPROXIMATORS = ("gần như", "xấp xỉ", "khoảng", "trên", "dưới", "gần", "hơn", "ngót", "chừng")
-MULTIPLIERS = ("nghìn tỷ", "nghìn", "ngàn", "triệu", "tỷ", "tỉ", "vạn", "trăm")
-UNITS = (
-    "đồng", "usd", "đô la", "euro", "tấn", "tạ", "kg", "ha", "hécta", "héc-ta", "km2", "km²",
-    "km", "m2", "m²", "m3", "m³", "mét", "lít", "người", "hộ", "lượt", "con", "cái", "chiếc",
-    "đảng viên", "tổ chức đảng", "doanh nghiệp", "htx", "hợp tác xã", "xã", "thôn", "bản",
-    "công trình", "dự án", "trường", "lớp", "học sinh", "phòng", "giường", "căn", "ngôi nhà",
-    "nhà", "lao động", "việc làm", "tuổi", "lần", "điểm", "giây", "phút", "giờ", "ngày", "tuần",
-    "tháng", "năm", "thế kỷ", "dặm", "dặm vuông", "yard", "feet", "bàn", "trận", "cây số",
-    "chỉ tiêu", "nhiệm vụ", "cơ sở", "đơn vị", "tập thể", "cá nhân", "hồ sơ", "vụ", "đối tượng",
-    "sản phẩm", "mô hình", "gia đình", "hội viên", "đoàn viên", "thành viên", "cán bộ",
-    "km vuông", "mét vuông", "°c", "độ c", "độ", "mm", "cm", "inch", "ft", "phần trăm",
-    "đồng chí", "đại biểu", "xã viên", "tổ chức cơ sở đảng", "chi bộ", "nhà ở",
+from index.text import fold_lower
+from qa.lexicon import (
+    APPROXIMATORS,
+    MULTIPLIERS,
+    NAME_PARTICLES,
+    NOT_NAME_STARTS,
+    NUMBER_WORDS,
+    ORG_HEADS,
+    PLACE_WORDS,
+    SURNAMES,
+    TITLES,
+    UNITS,
 )
-ORG_HEADS = ("đại học", "cao đẳng", "học viện", "bệnh viện", "trung tâm", "công ty", "ngân hàng",
-             "viện", "trường", "tập đoàn", "tổng công ty", "nhà máy", "khu công nghiệp")
-TIME_UNITS = frozenset({"giây", "phút", "giờ", "ngày", "tuần", "tháng", "năm", "thế kỷ"})
-TITLES = ("đồng chí", "đ/c", "ông", "bà", "anh", "chị", "thầy", "cô", "cụ", "bác", "chú",
-          "ngài", "tiến sĩ", "giáo sư", "bác sĩ", "thượng tướng", "trung tướng", "thiếu tướng",
-          "đại tá", "thượng tá", "trung tá", "thiếu tá", "nhà báo", "nghệ sĩ")
-PLACE_WORDS = ("thị trấn", "thị xã", "thành phố", "tp.", "tp", "xã", "huyện", "tỉnh", "thôn",
-               "phường", "quận", "bản", "làng", "xóm", "khu", "ấp", "sông", "núi", "đảo", "vùng",
-               "miền", "nước", "thủ đô", "châu")
-SURNAMES = frozenset(
-    [
-        "nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh", "phan", "vũ", "võ", "đặng", "bùi", "đỗ",
-        "hồ", "ngô", "dương", "lý", "lương", "đinh", "trịnh", "đào", "mai", "cao", "lâm", "hà",
-        "tô", "chu", "triệu", "đoàn", "vi", "lục", "nông", "hứa", "tạ", "thân", "la", "lò",
-        "quách", "mạc", "văn", "tăng", "kiều", "khổng", "lã", "lữ", "thái", "từ", "giáp", "hoàng",
-        "lành", "lăng", "mông", "sầm", "tống", "âu"
-    ]
-)
-NOT_NAME_STARTS = frozenset(
-    [
-        "ban", "bí", "phó", "chủ", "trưởng", "giám", "thường", "tỉnh", "huyện", "xã", "ủy", "đảng",
-        "hội", "ngày", "tháng", "năm", "đoàn", "chiều", "sáng", "tối", "trưa", "sở", "phòng",
-        "trung", "nhà", "nghị", "đại", "mặt", "công", "quốc", "chính", "bộ", "cục", "tổng", "viện",
-        "trường", "thủ", "kỳ", "khóa", "lần", "theo", "trong", "đồng", "các", "những", "tại",
-        "với", "về", "từ", "sau", "trước", "khi", "đến", "cùng", "thực", "kế", "chương", "báo",
-        "ảnh", "tin", "bài", "thông"
-    ]
-)
-NAME_PARTICLES = frozenset({"de", "van", "von", "der", "da", "del", "du", "di", "bin", "ibn",
-                            "al", "le", "dos"})
-NUMBER_WORDS = ("hai", "ba", "bốn", "sáu", "bảy", "tám", "chín", "mười", "mươi", "trăm",
-                "nghìn", "ngàn", "triệu", "tỷ", "lăm", "mốt", "tư")
 
 _NUM = r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)?(?:\s?%)?"
 _NUM_RE = re.compile(r"(?<![\w.,/])(?<!\w-)" + _NUM + r"(?:\s*(?:-|–|:)\s*" + _NUM
@@ -117,9 +82,9 @@ def head_length(text: str, pos: int, head: tuple[str, ...]) -> int:
         return 0
     words = m.group(1).split()
     n = 0
-    while n < min(len(words), len(head)) and fold(words[n]) == head[n]:
+    while n < min(len(words), len(head)) and fold_lower(words[n]) == head[n]:
         n += 1
-    if n == 0 and words and fold(words[0]) == acronym(head):
+    if n == 0 and words and fold_lower(words[0]) == acronym(head):
         n = 1
     if n == 0:
         return 0
@@ -136,7 +101,7 @@ def _unit_length(text: str, pos: int) -> tuple[int, str]:
     unit = _words_at(text, end + 1, UNITS) if text[end:end + 1] == " " else ""
     if unit:
         end += 1 + len(unit)
-    return end - pos, fold((mult + " " + unit).strip())
+    return end - pos, fold_lower((mult + " " + unit).strip())
 
 
 def _approx_start(text: str, start: int) -> int:
@@ -254,7 +219,7 @@ def name_candidates(text: str) -> list[Candidate]:
             continue
         place_word = _words_before(text, start, PLACE_WORDS)
         if place_word:
-            out.append(Candidate(start, end, "place", 1.0, start, end, unit=fold(place_word)))
+            out.append(Candidate(start, end, "place", 1.0, start, end, unit=fold_lower(place_word)))
             continue
         person = _person_in_run(text, start, end)
         if person is not None:
@@ -290,7 +255,7 @@ def org_candidates(text: str) -> list[Candidate]:
                 end = m.end() + word.end()
         if end > m.end():
             out.append(Candidate(m.start(), end, "name", 0.8, m.start(), end,
-                                 unit=fold(m.group())))
+                                 unit=fold_lower(m.group())))
     return out
 
 
@@ -346,7 +311,7 @@ def code_candidates(text: str) -> list[Candidate]:
         if kind_word:
             start = len(text[:at].rstrip()) - len(kind_word)
         out.append(Candidate(start, m.end(), "code", 1.0 if kind_word else 0.8,
-                             m.start(), m.end(), unit=fold(kind_word)))
+                             m.start(), m.end(), unit=fold_lower(kind_word)))
     return out
 
 

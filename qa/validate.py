@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Sequence
 
 from hoidap.errors import InputError, QuestionError
+from qa.types import Filters
 
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -33,3 +37,21 @@ def check_k(k: object, max_k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= max_k:
         raise InputError(f"k must be a whole number from 1 to {max_k}, got {k!r}")
     return k
+
+
+def check_filters(filters: Filters | None, known_docs: Sequence[str]) -> None:
+    """Reject malformed dates, reversed ranges and unknown document ids."""
+    if filters is None:
+        return
+    for name in ("date_from", "date_to"):
+        value = getattr(filters, name)
+        if value is not None and not _ISO.match(value):
+            raise InputError(f"{name} must be a date like 2021-09-24, got {value!r}")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise InputError(
+            f"date_from {filters.date_from} is after date_to {filters.date_to}; swap them")
+    if filters.doc_ids is not None:
+        known = set(known_docs)
+        unknown = [d for d in filters.doc_ids if d not in known]
+        if unknown:
+            raise InputError(f"unknown document id(s) in filter: {', '.join(unknown[:5])}")

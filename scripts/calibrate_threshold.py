@@ -80,7 +80,7 @@ def engine_for(index_dir: Path, embedder):
 
 def build(data: EvalSet, source: str, index_dir: Path, embedder) -> None:
     """Index the paragraphs of ``data`` (one document each) into ``index_dir``."""
-    from index.build import build_index
+    from qa.search.write import build_index
 
     config = Config.from_env(index_dir=index_dir)
     docs = paragraph_documents(data.paragraphs, source)
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> list[dict]:
             build(data, name, Path(tmp) / name, embedder)
             rows += ask_all(name, engine_for(Path(tmp) / name, embedder),
                             list(data.examples), False, out)
-        from index.build import build_index
+        from qa.search.write import build_index
 
         build_index([ROOT / "seeds"], Config.from_env(index_dir=Path(tmp) / "seeds"), embedder,
                     fresh=True)

@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hoidap.config import Config, shared_dir  # noqa: E402
-from index.embedder import choose_backend, cpu_flags, ensure_model  # noqa: E402
-from index.textnorm import normalize  # noqa: E402
+from index.embedder import choose_backend, cpu_flags  # noqa: E402
+from index.modelcache import ensure_model  # noqa: E402
+from index.text import normalize  # noqa: E402
 from qa import neural  # noqa: E402
 from qa.evaluate import exact_match, token_f1  # noqa: E402
 

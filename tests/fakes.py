@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from index.textnorm import fold, tokens
+from index.text import fold, tokens
 
 
 class HashEmbedder:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from hoidap.config import Config, ReaderConfig
-from index.build import build_index
-from index.textnorm import fold, normalize
+from index.text import fold, normalize
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from qa.types import QAResult
 from tests.shared import shared_file
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from hoidap.cli import build_parser
 from hoidap.config import Config
-from index.build import build_index
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 from ui.app import create_app
 from ui.chat import add_documents, converse, document_choices, respond, upload_name

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from hoidap.config import Config, default_corpus
-from index.build import build_index
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from tests.contrast import painted_contrast
 from tests.shared import shared_file
 from ui.chat import EXAMPLES

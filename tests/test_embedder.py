@@ -16,16 +16,14 @@ from index import e5convert
 from index import embedder as embedder_module
 from index.e5convert import E5File, build_tokenizer, dequantize_q4, normalizer_rules
 from index.embedder import (
-    MARKER,
     Embedder,
-    _marker_for,
     choose_backend,
     cpu_flags,
-    ensure_model,
     length_order,
     prepare_texts,
     unit_rows,
 )
+from index.modelcache import MARKER, _marker_for, ensure_model
 
 SENTENCES = [
     "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 tăng 3,5%.",
@@ -364,7 +362,7 @@ def test_onnx_failure_falls_back_to_torch_or_says_so(monkeypatch) -> None:
 
 
 def test_install_folder_replaces_only_incomplete(tmp_path: Path) -> None:
-    from index.embedder import install_folder
+    from index.modelcache import install_folder
 
     def staged(text: str) -> Path:
         folder = tmp_path / f"stage-{text}"

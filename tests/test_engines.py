@@ -15,7 +15,7 @@ import pytest
 
 from hoidap.config import Config, LimitsConfig, default_corpus
 from hoidap.errors import DocumentNotFoundError, EmptyCorpusError, IndexNotFoundError, InputError
-from index.textnorm import fold
+from index.text import fold
 from qa.engine import QAEngine
 from qa.types import Filters
 from tests.fakes import HashEmbedder
@@ -87,7 +87,7 @@ def engine_config(kind: str, tmp_path: Path) -> Config:
 def drop_collections(config: Config) -> None:
     if config.engine != "milvus" or "://" not in (config.milvus_uri or ""):
         return
-    from index.milvus_backend import connect
+    from qa.search.milvus.schema import connect
 
     client = connect(config.milvus_uri or "")
     for suffix in ("chunks", "docs", "terms"):
@@ -171,9 +171,8 @@ def test_modes(built):
 
 
 def test_restored_query_uses_corpus_spelling(built):
-    backend = built._retrieval()
-    assert backend.restored("tong thu ngan sach") == "tổng thu ngân sách"
-    assert backend.restored("budget revenue") == "budget revenue"
+    assert built.query("tong thu ngan sach").restored == "tổng thu ngân sách"
+    assert built.query("budget revenue").restored == "budget revenue"
 
 
 def test_follow_up_with_history_prefers_the_cited_document(built):
@@ -216,7 +215,7 @@ def test_remove_leaves_no_orphans(engine, corpus):
     with pytest.raises(DocumentNotFoundError):
         engine.remove(["b"])
     # spelling learnt only from b is forgotten with it
-    assert engine._retrieval().restored("ho ngheo dien tich") == "ho ngheo dien tich"
+    assert engine.query("ho ngheo dien tich").restored == "ho ngheo dien tich"
 
 
 def test_fresh_and_empty(config, corpus, tmp_path):
@@ -300,22 +299,25 @@ def test_milvus_ranks_like_local(corpus, tmp_path):
 def test_backend_upsert_and_remove(config, corpus):
     """The write side of the seam, used directly."""
     from index.build import chunk_all
-    from qa.backends import open_backend
+    from qa.search import make_query, open_engine, rank
 
     engine = QAEngine(config, embedder=HashEmbedder())
     engine.update([corpus])
-    backend = open_backend(config)
+    backend = open_engine(config)
     doc = backend.document("c")
     new = replace(doc, text=doc.text.replace("95%", "97%"), content_hash="x")
     chunks, texts = chunk_all([new], config)
     backend.upsert([new], chunks, HashEmbedder().encode_passages(texts), texts)
+    backend.commit()
     assert backend.counts()[0] == 3
     assert "97%" in backend.document("c").text
-    top = backend.rank("tiêm phòng 97%", None, 3, mode="bm25")
+    top = rank(backend, make_query("tiêm phòng 97%", backend), None, 3, None, "bm25",
+               config.retrieval)
     assert top[0].doc_id == "c" and "97%" in top[0].text
     vec = HashEmbedder().encode_passages(texts[:1])[0]
     assert np.allclose(backend.cached_vectors([_hash(texts[0])])[_hash(texts[0])], vec)
-    backend.remove(["a"])
+    backend.delete(["a"])
+    backend.commit()
     assert [d.doc_id for d in backend.documents()] == ["b", "c"]
 
 
@@ -395,3 +397,4 @@ def test_rest_health_and_documents_on_every_engine(built):
     assert (health["documents"], health["chunks"]) == built.counts()
     assert [d["doc_id"] for d in client.get("/api/documents").json()] == sorted(
         d.doc_id for d in built.documents())
+

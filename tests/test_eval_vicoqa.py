@@ -13,7 +13,6 @@ import pytest
 
 from hoidap.config import Config
 from hoidap.errors import InputError
-from index.build import build_index
 from qa.engine import QAEngine
 from qa.evalconv import (
     evaluate_conversations,
@@ -24,6 +23,7 @@ from qa.evalconv import (
     summarize_conversations,
 )
 from qa.evaluate import paragraph_documents
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 from tests.shared import shared_file
 

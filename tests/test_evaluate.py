@@ -281,7 +281,7 @@ def test_cli_eval_build_json_and_out(tmp_path: Path, fake_model, capsys) -> None
 
 
 def test_cli_eval_table_on_existing_index(tmp_path: Path, fake_model, capsys) -> None:
-    from index.build import build_index
+    from qa.search.write import build_index
 
     docs = tmp_path / "docs"
     docs.mkdir()

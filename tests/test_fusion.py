@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qa.fusion import max_rrf, minmax, rrf, top_k
+from qa.search.fusion import max_rrf, minmax, rrf, top_k
 
 
 def test_rrf_rewards_agreement():
@@ -43,7 +43,7 @@ def test_minmax():
 
 def test_year_preference_matches_passage_document_and_main_year() -> None:
     from index.types import Document
-    from qa.fusion import prefer
+    from qa.search.fusion import prefer
     from qa.types import Passage
     from qa.years import about_years, named_years
 

@@ -18,8 +18,8 @@ from hoidap.errors import (
     InputError,
 )
 from index import store
-from index.build import build_index
 from index.store import current_version, load_index
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 
 DOC_A = """Huyện Cao Lộc tổng kết năm 2020

@@ -6,9 +6,8 @@ import pytest
 
 from hoidap.config import LimitsConfig
 from hoidap.errors import InputError
-from qa.retrieve import check_filters
 from qa.types import Filters
-from qa.validate import clean_question
+from qa.validate import check_filters, clean_question
 from ui.messages import vietnamese
 from ui.uploads import check_size, check_type
 

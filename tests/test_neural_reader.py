@@ -294,7 +294,7 @@ def test_answering_does_not_import_torch() -> None:
 
     code = ("import sys; from hoidap.config import Config; from qa import neural\n"
             "from qa.neural_onnx import is_exported\n"
-            "from index.embedder import ensure_model\n"
+            "from index.modelcache import ensure_model\n"
             "c = Config.from_env(); md = ensure_model(c)\n"
             "assert is_exported(md, neural.MODEL_DIR), 'no export yet'\n"
             "r = neural.NeuralReader(c).load()\n"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hoidap.config import Config, LimitsConfig, default_corpus
-from index.build import build_index
 from index.store import load_index
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 
 pytest.importorskip("ray")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.textnorm import normalize
+from index.text import normalize
 from index.types import Document
 from qa.reader import DEFAULT_NO_ANSWER_THRESHOLD, HeuristicReader, Reader, is_no_answer
 from qa.types import Answer, Passage
@@ -244,8 +244,8 @@ def test_name_scope_and_compound_overlap() -> None:
 
 
 def test_fast_fold_matches_textnorm() -> None:
-    from index import textnorm
-    from qa.segment import fold
+    from index import text as textnorm
+    from index.text import fold_lower as fold
 
     text = "Đồng chí Nguyễn Minh Sơn - TUV, Bí thư Huyện ủy; tỷ lệ hộ nghèo còn 1,29% ở Ba Chẽ"
     assert fold(text) == textnorm.fold(text.lower())

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from hoidap.config import Config
 from hoidap.errors import IndexCorruptError, IndexStateError
-from index.build import build_index
 from index.chunking import embedding_text
 from index.store import current_version, load_index
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,8 +17,9 @@ import pytest
 
 from hoidap.config import Config, LimitsConfig, limits_from_env
 from hoidap.errors import InputError
-from index.build import build_index, collect_documents
+from index.build import collect_documents
 from index.store import load_index
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 
 BODY = ("Tổng thu ngân sách Nhà nước trên địa bàn huyện ước đạt 452,2 tỷ đồng, tăng 3,5% so với "

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from hoidap.config import Config, LimitsConfig
 from hoidap.errors import HoidapError
-from index.build import build_index
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from qa.types import Filters, QAResult
 from tests import fake_cli
 from tests.fakes import HashEmbedder

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hoidap.config import Config, LimitsConfig
-from index.build import build_index
 from qa.engine import QAEngine
+from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 from ui.app import create_app
 from ui.chat import add_documents

@@ -1,6 +1,6 @@
 from index.restore import build_table, restore
-from index.textnorm import fold
-from qa.fusion import fusion_weights
+from index.text import fold
+from qa.search.fusion import fusion_weights
 
 CORPUS = [
     "Tổng thu ngân sách trên địa bàn huyện Ba Chẽ ước đạt 452,2 tỷ đồng.",

@@ -8,10 +8,11 @@ import pytest
 
 from hoidap.config import Config
 from hoidap.errors import InputError, QuestionError
-from index.build import build_index
 from index.store import load_index
 from qa.engine import QAEngine
-from qa.retrieve import Retriever
+from qa.search import make_query, rank
+from qa.search.local import LocalEngine
+from qa.search.write import build_index
 from qa.types import Filters
 from tests.fakes import HashEmbedder
 from tests.test_index import DOC_A, DOC_B, write
@@ -103,8 +104,10 @@ def test_bad_k(engine, k):
 
 
 def test_modes_agree_on_an_easy_query(engine):
-    index = load_index(engine.index_dir)
-    r = Retriever(index, engine.embedder, engine.config.retrieval)
+    local = LocalEngine(load_index(engine.index_dir), engine.config)
+    query = make_query("hộ nghèo Ba Chẽ", local)
+    vec = engine.embedder.encode_queries([query.restored])
     for mode in ("dense", "bm25", "hybrid"):
-        assert r.search("hộ nghèo Ba Chẽ", 1, mode=mode)[0].doc_id == "b"
+        top = rank(local, query, vec, 1, None, mode, engine.config.retrieval)
+        assert top[0].doc_id == "b"
 

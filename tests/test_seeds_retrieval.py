@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from index.textnorm import fold, normalize
+from index.text import fold, normalize
 from tests.shared import shared_file
 
 SEEDS_QA = "eval/seeds_qa.jsonl"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.textnorm import collapse_spaces, fold, normalize, token_spans, tokens
+from index.text import collapse_spaces, fold, normalize, token_spans, tokens
 
 VI_LETTERS = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ"
 vi_text = st.text(alphabet=VI_LETTERS + VI_LETTERS.upper() + "bcdghklmnpqrstvx ,.0123456789\n")

@@ -201,10 +201,8 @@ def _install_api(app: FastAPI, engine: QAEngine) -> None:
     @app.get("/api/health", tags=["api"], summary="Is the index loaded?")
     def health() -> dict:
         documents, chunks = engine.counts()
-        where = engine.config.resolved_milvus_uri if engine.config.engine == "milvus" \
-            else str(engine.index_dir)
         return {"status": "ok", "version": __version__, "engine": engine.config.engine,
-                "index": where, "documents": documents, "chunks": chunks}
+                "index": engine.location(), "documents": documents, "chunks": chunks}
 
 
 def _install_viewer(app: FastAPI, engine: QAEngine) -> None:

@@ -159,7 +159,7 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
 def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, data):
     """A warmed-up engine over ``--index``, or with ``--build`` over a temporary index of
     ``data``'s paragraphs (removed when ``stack`` closes)."""
-    from hoidap.cli import _progress_bar
+    from hoidap.cliutil import progress_bar
     from qa.engine import QAEngine
     from qa.evaluate import build_eval_index
 
@@ -168,7 +168,7 @@ def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, dat
         config = replace(config, index_dir=Path(tmp) / "index", engine="local")
     engine = QAEngine(config)
     if args.build:
-        build_eval_index(data, config, engine.embedder, args.file, progress=_progress_bar())
+        build_eval_index(data, config, engine.embedder, args.file, progress=progress_bar())
     return engine.warm_up()
 
 

@@ -1,4 +1,4 @@
-"""Pure text helpers shared by ingestion and query time.
+"""Pure text helpers shared by ingestion and query time: the one text module.
 
 * :func:`normalize` -- NFC plus one canonical Vietnamese tone-mark placement, so
   ``"Tỉnh uỷ"`` and ``"Tỉnh ủy"``, ``"hoà"`` and ``"hòa"`` become equal. The
@@ -8,14 +8,24 @@
   precomposed vowels of one syllable. Cleaning applies it *before* any offsets
   exist, so offsets always point into normalized text.
 * :func:`fold` -- strip diacritics (``đ`` -> ``d``), one character in, one out.
-* :func:`tokens` / :func:`token_spans` -- lowercase syllable tokens for BM25 that
-  keep one-letter words (``ở``, ``ý``) and Vietnamese numbers (``3.945,25``).
+* :func:`fold_lower` -- :func:`fold` of the lower-cased text, through a table (fast; the
+  reader's matching form).
+* :func:`has_marks` -- any diacritic at all (what :func:`fold` would strip, ``é`` and ``ü``
+  too); :func:`has_vietnamese_marks` -- a Vietnamese diacritic letter (``ü`` is not one).
+* :func:`tokens` / :func:`token_spans` -- lowercase syllable tokens for BM25 (and the
+  restore table) that keep one-letter words (``ở``, ``ý``) and Vietnamese numbers
+  (``3.945,25``, ``10/11/2023``).
+* :func:`words` -- the conversation's words: like :func:`tokens` but case kept and a
+  number keeps a trailing ``%``.
+* :func:`tokenize` -- the reader's :class:`Token` objects: like :func:`token_spans` but a
+  number keeps a trailing ``%`` (``3,5%``), original case and offsets into the raw text.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Combining tone marks: grave, acute, tilde, hook above, dot below.
@@ -28,7 +38,12 @@ _ONSETS = (
 )  # fmt: skip
 _CODAS = frozenset({"", "c", "ch", "m", "n", "ng", "nh", "p", "t"})
 _WORD_RE = re.compile(r"[^\W\d_]+")
-_TOKEN_RE = re.compile(r"\d+(?:[.,/]\d+)*|\w+")
+_TOKEN_RE = re.compile(r"\d+(?:[.,/]\d+)*|\w+")  # BM25 / restore-table tokens
+# reader tokens: a number may end in "%" and a "/" part may itself hold separators
+_READER_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*(?:/\d+(?:[.,]\d+)*)*%?|\w+", re.UNICODE)
+# conversation words: like the BM25 tokens, but a number may end in "%"
+_WORD_TOKEN_RE = re.compile(r"\d+(?:[.,/]\d+)*%?|\w+", re.UNICODE)
+_VI_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]")
 
 
 @lru_cache(maxsize=4096)
@@ -116,6 +131,32 @@ def fold(text: str) -> str:
     return "".join(_fold_char(c) for c in unicodedata.normalize("NFC", text))
 
 
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """``str.translate`` table folding every precomposed Latin letter as :func:`fold`."""
+    chars = [chr(c) for c in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))]
+    return {ord(c): f for c in chars if (f := fold(c)) != c}
+
+
+def fold_lower(text: str) -> str:
+    """Lower-case and strip Vietnamese diacritics (``đ`` -> ``d``); length is unchanged.
+
+    Same result as ``fold(text.lower())``, through a translation table (fast).
+    """
+    text = unicodedata.normalize("NFC", text.lower())
+    return text.translate(_fold_table())
+
+
+def has_marks(text: str) -> bool:
+    """Whether ``text`` carries any diacritic :func:`fold` would strip (or đ)."""
+    return fold(text) != text
+
+
+def has_vietnamese_marks(text: str) -> bool:
+    """True when ``text`` carries at least one Vietnamese diacritic letter."""
+    return bool(_VI_MARKS.search(normalize(text).lower()))
+
+
 def token_spans(text: str) -> list[tuple[str, int, int]]:
     """``(token, start, end)`` for each word or number of already-normalized ``text``.
 
@@ -129,6 +170,28 @@ def tokens(text: str, *, folded: bool = False) -> list[str]:
     """Lowercase BM25 tokens of ``text`` (normalized first); ``folded`` strips diacritics."""
     out = [tok for tok, _, _ in token_spans(normalize(text))]
     return [fold(tok) for tok in out] if folded else out
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word or number token with offsets into its text; ``norm`` is lower-cased NFC."""
+
+    text: str
+    norm: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Reader tokens (``24.236``, ``3,5%``, ``19/21`` stay whole) with offsets into ``text``."""
+    return [Token(m.group(), m.group().lower(), m.start(), m.end())
+            for m in _READER_TOKEN_RE.finditer(text)]
+
+
+def words(text: str) -> list[str]:
+    """Words and numbers of ``text`` (normalized first), case kept; a number keeps its
+    separators (``10/11/2023``) and a trailing ``%``."""
+    return _WORD_TOKEN_RE.findall(normalize(text))
 
 
 _SPACE_RE = re.compile(r"[^\S\n]+")

@@ -1,10 +1,19 @@
-"""Rank fusion and score normalisation: small pure functions over arrays."""
+"""Rank fusion and score normalisation: small pure functions over arrays.
+
+:func:`fuse` is the one place where an engine's raw rankings (``{"dense": [...], "bm25":
+[...]}``, best first) become the fused, [0, 1]-scored list, for every engine.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
+
+from qa.types import Passage
+
+RANKINGS: tuple[str, ...] = ("dense", "bm25")  # what an engine ranks by, in fusion order
 
 
 def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndarray:
@@ -17,18 +26,19 @@ def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndar
     return idx[np.argsort(-s[idx], kind="stable")]
 
 
-def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float], k: int = 60
-        ) -> list[tuple[int, float]]:
+def rrf(rankings: Sequence[Sequence[Hashable]], weights: Sequence[float], k: int = 60
+        ) -> list[tuple[Hashable, float]]:
     """Weighted reciprocal rank fusion: ``sum_w w / (k + rank)``, rank starting at 1.
 
     Returns ``(item, score)`` pairs, best first; ties broken by first appearance.
     """
     if len(rankings) != len(weights):
         raise ValueError("one weight per ranking is needed")
-    fused: dict[int, float] = {}
+    fused: dict[Hashable, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
-            fused[int(item)] = fused.get(int(item), 0.0) + weight / (k + rank)
+            key = int(item) if isinstance(item, np.integer) else item
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda kv: -kv[1])
 
 
@@ -62,6 +72,33 @@ def fusion_weights(dense: float, bm25: float, has_marks: bool, coverage: float,
     if coverage >= min_coverage:
         return dense * damp, bm25
     return dense, bm25 * damp
+
+
+def mode_weights(mode: str, dense: float, bm25: float) -> dict[str, float]:
+    """The rankings a search ``mode`` fuses, with their weights: both for ``"hybrid"``
+    (``dense``, ``bm25``), else the one ranking at weight 1."""
+    if mode == "hybrid":
+        return {"dense": dense, "bm25": bm25}
+    if mode not in RANKINGS:
+        raise ValueError(f"unknown search mode {mode!r}; use hybrid, dense or bm25")
+    return {mode: 1.0}
+
+
+def fuse(rankings: Mapping[str, Sequence[Passage]], weights: Mapping[str, float],
+         rrf_k: int = 60, k: int | None = None) -> list[Passage]:
+    """The top ``k`` (all: None) of the weighted RRF of ``rankings`` (name -> passages, best
+    first; a missing name is an empty ranking) in the order of ``weights``; scores scaled to
+    [0, 1] by :func:`max_rrf`. A passage in several lists keeps its first appearance's fields."""
+    first: dict[str, Passage] = {}
+    lists = []
+    for name in weights:
+        ranking = rankings.get(name, ())
+        for p in ranking:
+            first.setdefault(p.chunk_id, p)
+        lists.append([p.chunk_id for p in ranking])
+    best = max_rrf(list(weights.values()), rrf_k)
+    return [replace(first[str(cid)], score=score / best)
+            for cid, score in rrf(lists, list(weights.values()), rrf_k)[:k]]
 
 
 def prefer(scores: Sequence[float], matches: Sequence[bool], bonus: float) -> list[int]:

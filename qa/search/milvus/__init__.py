@@ -1,0 +1,1 @@
+"""Milvus as a search engine (``pip install 'hoidap[scale]'``); see :mod:`.engine`."""
