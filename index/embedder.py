@@ -234,6 +234,10 @@ class Embedder:
         self._light: Any = None  # OnnxEncoder, False (unavailable) or None (not tried yet)
         self._backend = ""
 
+    def __reduce__(self) -> tuple[type[Embedder], tuple[Config]]:
+        """Pickled as its config: another process (an indexing worker) loads its own model."""
+        return type(self), (self._config,)
+
     @property
     def backend(self) -> str:
         """The passage backend, ``bf16`` or ``fp32`` (prepares it if needed)."""
@@ -293,7 +297,7 @@ class Embedder:
         try:
             from index.onnxembed import OnnxEncoder
 
-            return OnnxEncoder(path)
+            return OnnxEncoder(path, threads=self._config.embed_threads or None)
         except Exception as exc:  # noqa: BLE001 - auto falls back to torch
             if wanted == "onnx":
                 raise ModelError(f"ONNX query encoder unavailable: {exc}; set "
@@ -308,7 +312,7 @@ class Embedder:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            torch.set_num_threads(self._config.embed_threads or max(1, os.cpu_count() or 1))
             with _quiet_progress():
                 model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:
