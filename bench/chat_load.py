@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -58,22 +59,26 @@ class User(threading.Thread):
     """One page session asking questions in turn."""
 
     def __init__(self, n: int, url: str, qs: list[str], start: threading.Barrier,
-                 at_least: int, until: threading.Event | None) -> None:
+                 at_least: int, until: threading.Event | None, seconds: float) -> None:
         super().__init__(daemon=True)
         from gradio_client import Client
 
         self.client = Client(url, verbose=False)
         self.n, self.qs, self.gate, self.at_least, self.until = n, qs, start, at_least, until
+        self.seconds = seconds
+        self.deadline = float("inf")
         self.latencies: list[float] = []
         self.errors: list[str] = []
 
     def keep_asking(self) -> bool:
         if len(self.latencies) < self.at_least:
             return True
-        return self.until is not None and not self.until.is_set()
+        return self.until is not None and not self.until.is_set() and \
+            time.monotonic() < self.deadline
 
     def run(self) -> None:
         self.gate.wait()
+        self.deadline = time.monotonic() + self.seconds
         i = self.n
         while self.keep_asking():
             question = self.qs[i % len(self.qs)]
@@ -103,11 +108,12 @@ def summary(users: list[User], wall: float) -> dict:
 
 
 def run_round(url: str, n: int, qs: list[str], at_least: int,
-              until: threading.Event | None = None,
-              during: threading.Thread | None = None) -> dict:
-    """``n`` users asking at once (sessions opened first, not timed)."""
+              until: threading.Event | None = None, during: threading.Thread | None = None,
+              seconds: float = float("inf")) -> dict:
+    """``n`` users asking at once (sessions opened first, not timed): ``at_least`` questions
+    each, and while ``until`` is not set, for at most ``seconds``."""
     start = threading.Barrier(n + 1)
-    users = [User(i, url, qs, start, at_least, until) for i in range(n)]
+    users = [User(i, url, qs, start, at_least, until, seconds) for i in range(n)]
     for u in users:
         u.start()
     if during is not None:
@@ -178,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--questions", type=int, default=5, help="per user and round, at least")
     p.add_argument("--fake", action="store_true", help="fake embedder (plumbing only)")
     p.add_argument("--skip-idle", action="store_true", help="only the upload round")
+    p.add_argument("--ask-seconds", type=float, default=60.0,
+                   help="users ask during at most this much of the upload (it then finishes "
+                        "alone; its total time is still measured)")
     p.add_argument("--tag", default="", help="suffix of the result file name")
+    p.add_argument("--server-root", type=Path, default=ROOT,
+                   help="serve the code of another checkout (e.g. the commit before, to compare)")
     args = p.parse_args(argv)
     qs = questions()
     text, probe = upload_text()
@@ -188,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         upload = Path(tmp) / UPLOAD_NAME
         upload.write_text(text, encoding="utf-8")
         port = free_port()
-        proc = start_server(index_dir, port, args.fake, Path(tmp) / "server.log")
+        proc = start_server(index_dir, port, args.fake, Path(tmp) / "server.log",
+                            args.server_root.resolve())
         url = f"http://{HOST}:{port}/"
         try:
             wait_ready(port, proc, 300)
@@ -199,8 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"idle: {json.dumps(rounds['idle'], ensure_ascii=False)}", flush=True)
             done = threading.Event()
             uploader = Uploader(url, upload, done)
-            rounds["upload"] = run_round(url, args.users, qs, args.questions, done, uploader)
+            rounds["upload"] = run_round(url, args.users, qs, args.questions, done, uploader,
+                                         args.ask_seconds)
             uploader.join()
+            rounds["upload"]["asked_until_upload_done"] = rounds["upload"]["seconds"] >= \
+                uploader.seconds - 1
             rounds["upload"]["upload"] = {
                 "file": UPLOAD_NAME, "bytes": len(text.encode("utf-8")),
                 "seconds": round(uploader.seconds, 1), "final": uploader.final,
@@ -221,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         "what": "chat ask event through the Gradio API (gradio_client), hoidap serve in its own "
                 "process on 127.0.0.1; users ask back to back",
         "embedder": "fake (HashEmbedder)" if args.fake else "real (e5-small q4, CPU)",
+        "server_code": str(args.server_root), "chat_concurrency_env":
+            os.environ.get("HOIDAP_CHAT_CONCURRENCY", ""), "index_threads_env":
+            os.environ.get("HOIDAP_INDEX_THREADS", ""),
         "questions_in_set": len(qs), "rounds": rounds, "total_errors": errors,
         "server_log_tail": log_tail if errors else ""})
     print(f"{errors} errors; written to {out}")

@@ -30,6 +30,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,10 @@ class Embedder:
     def __reduce__(self) -> tuple[type[Embedder], tuple[Config]]:
         """Pickled as its config: another process (an indexing worker) loads its own model."""
         return type(self), (self._config,)
+
+    def with_threads(self, threads: int) -> Embedder:
+        """A new embedder of the same model running on ``threads`` threads (loads lazily)."""
+        return type(self)(replace(self._config, embed_threads=threads))
 
     @property
     def backend(self) -> str:

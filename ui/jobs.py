@@ -188,16 +188,16 @@ class IndexJobs:
             return engine.update(paths, progress=progress)
         threads = worker_threads(engine.config.limits.index_threads)
         config = replace(engine.config, embed_threads=threads)
-        encoder = worker_embedder(engine.embedder, config)
+        encoder = worker_embedder(engine.embedder, threads)
         return engine.update_elsewhere(lambda: run_worker(config, encoder, paths, progress))
 
 
-def worker_embedder(embedder: Any, config: Config) -> Any:
-    """What the worker embeds with: the real model made anew from ``config`` (its threads),
-    any other embedder (a test fake) as it is; it must pickle."""
+def worker_embedder(embedder: Any, threads: int) -> Any:
+    """What the worker embeds with: the same real model on ``threads`` threads (loaded anew
+    there), any other embedder (a test fake) as it is; it must pickle."""
     from index.embedder import Embedder
 
-    return Embedder(config) if isinstance(embedder, Embedder) else embedder
+    return embedder.with_threads(threads) if isinstance(embedder, Embedder) else embedder
 
 
 def run_worker(config: Config, embedder: Any, paths: Sequence[Path],

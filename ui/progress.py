@@ -17,7 +17,7 @@ MIN_RATE_SECONDS = 0.5  # time measured after the first batch before a time left
 
 PHASE_TEXT: dict[str, str] = {
     "queued": "Đang chờ lượt",
-    "reading": "Đang đọc tệp",
+    "reading": "Đang đọc và chia đoạn",  # files read, chunked, the model loaded
     "embedding": "Đang tạo vector cho các đoạn văn",
     "saving": "Đang lưu chỉ mục",
     "done": "Đã xong",
@@ -99,9 +99,9 @@ def fraction(state: JobState) -> float:
 
 def duration_text(seconds: float) -> str:
     """``1 phút 05 giây``, ``12 giây``, ``dưới 1 giây`` (rounded up to a second)."""
-    whole = int(seconds) + (seconds > int(seconds))
-    if whole < 1:
+    if seconds < 1:
         return "dưới 1 giây"
+    whole = int(seconds) + (seconds > int(seconds))
     minutes, secs = divmod(whole, 60)
     if not minutes:
         return f"{secs} giây"
