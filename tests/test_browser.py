@@ -38,8 +38,9 @@ UPLOAD = ("Xã Đồng Tâm khánh thành cầu treo\n\nNgày 2/9/2024, xã Đ�
           "treo bắc qua suối Nà Lừa. Cầu treo dài 86 mét, rộng 1,5 mét, tổng vốn đầu tư "
           "3,2 tỷ đồng do nhân dân đóng góp một phần.")
 
-BRIDGE_NEWS = ("Khánh thành cầu Khuổi Pục\n\nSáng 5/6, xã Tân Văn tổ chức khánh thành cầu "
-               "Khuổi Pục. Cầu dài 112 mét, rộng 3,5 mét, tổng vốn đầu tư 7,8 tỷ đồng.")
+BRIDGE_NEWS = ("Xã Tân Văn khánh thành cầu Khuổi Pục\n\nNgày 5/6/2024, xã Tân Văn khánh "
+               "thành cầu Khuổi Pục. Cầu Khuổi Pục dài 112 mét, rộng 3,5 mét, tổng vốn đầu tư "
+               "7,8 tỷ đồng.")
 
 
 def _free_port() -> int:
@@ -244,7 +245,8 @@ def test_upload_shows_progress_on_its_panel_and_questions_keep_answering(server,
     _shot(page, "04b-upload-progress.png")
     line = page.locator("#upload_status .hd-job-line").inner_text()
     assert "1 tệp" in line and "đã chạy" in line
-    assert page.locator("#docs .wrap.pending, #docs .progress-text").count() == 0  # no spinner
+    spinner = "#docs .eta-bar, #docs .progress-text, #docs .meta-text"  # Gradio's tracker
+    assert page.locator(spinner).count() == 0  # not over the document filter
     reply = _ask(page, SEED_Q[0])  # answered while the upload is indexed
     assert SEED_Q[1] in reply.locator(".hd-answer").first.inner_text()
     page.get_by_text("Đã nạp 1 tài liệu mới").wait_for(timeout=300_000)

@@ -23,10 +23,9 @@ import itertools
 import multiprocessing
 import os
 import pickle
-import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -122,7 +121,7 @@ class IndexJobs:
         self.engine = engine
         self.clock = clock
         self.in_process = engine.config.engine != "local" if in_process is None else in_process
-        self._queue: queue.Queue[IndexJob] = queue.Queue()
+        self._queue: deque[IndexJob] = deque()
         self._jobs: OrderedDict[str, IndexJob] = OrderedDict()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -134,11 +133,11 @@ class IndexJobs:
             job = IndexJob(next(self._ids), saved, self.clock(), on_progress)
             self._jobs[job.job_id] = job
             self._forget_old()
-            if self._runner is None or not self._runner.is_alive():
+            self._queue.append(job)
+            if self._runner is None:  # the runner drains the queue, then ends
                 self._runner = threading.Thread(target=self._run, name="hoidap-index-jobs",
                                                 daemon=True)
                 self._runner.start()
-        self._queue.put(job)
         return job
 
     def get(self, job_id: str) -> IndexJob | None:
@@ -160,11 +159,12 @@ class IndexJobs:
 
     def _run(self) -> None:
         while True:
-            job = self._queue.get()
-            try:
-                self._execute(job)
-            finally:
-                self._queue.task_done()
+            with self._lock:
+                if not self._queue:
+                    self._runner = None
+                    return
+                job = self._queue.popleft()
+            self._execute(job)
 
     def _execute(self, job: IndexJob) -> None:
         job.change(prog.started, self.clock())
