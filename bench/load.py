@@ -67,14 +67,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path, port: int, fake: bool, log: Path) -> subprocess.Popen:
-    """``hoidap serve`` (or the fake-embedder test CLI) in a child process."""
+def start_server(index_dir: Path, port: int, fake: bool, log: Path,
+                 root: Path = ROOT) -> subprocess.Popen:
+    """``hoidap serve`` (or the fake-embedder test CLI) in a child process, running the code
+    under ``root`` (another checkout, to compare versions)."""
     module = "tests.fake_cli" if fake else "hoidap.cli"
     env = {**os.environ, "HOIDAP_RATE_LIMIT": "0", "HOIDAP_FAKE_EMBEDDER": "1" if fake else "0"}
     env.pop("HOIDAP_API_TOKEN", None)
+    if root != ROOT:
+        env["PYTHONPATH"] = str(root)
     cmd = [sys.executable, "-m", module, "serve", "--host", HOST, "--port", str(port),
            "--index", str(index_dir)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
+    return subprocess.Popen(cmd, cwd=root, env=env, stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
 
 

@@ -77,6 +77,8 @@ class LimitsConfig:
     max_upload_mb: float = 20.0  # one uploaded file  (HOIDAP_MAX_UPLOAD_MB)
     upload_types: tuple[str, ...] = (".txt", ".md", ".html", ".pdf", ".docx")  # HOIDAP_UPLOAD_TYPES
     rate_limit: int = 600  # /api/ask requests per minute per client; 0 = off  (HOIDAP_RATE_LIMIT)
+    chat_concurrency: int = 0  # chat questions at once; 0 = by CPUs  (HOIDAP_CHAT_CONCURRENCY)
+    index_threads: int = 0  # threads of the upload indexing worker; 0 = auto (HOIDAP_INDEX_THREADS)
     api_token: str | None = field(default=None, repr=False)  # HOIDAP_API_TOKEN
 
 
@@ -87,6 +89,8 @@ _LIMIT_ENV: dict[str, tuple[str, type]] = {
     "parse_memory_mb": ("HOIDAP_PARSE_MEMORY_MB", int),
     "max_upload_mb": ("HOIDAP_MAX_UPLOAD_MB", float),
     "rate_limit": ("HOIDAP_RATE_LIMIT", int),
+    "chat_concurrency": ("HOIDAP_CHAT_CONCURRENCY", int),
+    "index_threads": ("HOIDAP_INDEX_THREADS", int),
 }
 
 
@@ -130,6 +134,7 @@ class Config:
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     embed_batch_size: int = 16
+    embed_threads: int = 0  # torch / ONNX Runtime threads of the embedder; 0 = all CPUs
     embed_backend: str = "auto"  # "auto", "bf16", "fp32"  (HOIDAP_EMBED_BACKEND; index/embedder)
     query_backend: str = "auto"  # "auto", "onnx", "torch"  (HOIDAP_QUERY_BACKEND)
     max_question_chars: int = 2000

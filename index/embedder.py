@@ -24,6 +24,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,14 @@ class Embedder:
         self._light: Any = None  # OnnxEncoder, False (unavailable) or None (not tried yet)
         self._backend = ""
 
+    def __reduce__(self) -> tuple[type[Embedder], tuple[Config]]:
+        """Pickled as its config: another process (an indexing worker) loads its own model."""
+        return type(self), (self._config,)
+
+    def with_threads(self, threads: int) -> Embedder:
+        """A new embedder of the same model running on ``threads`` threads (loads lazily)."""
+        return type(self)(replace(self._config, embed_threads=threads))
+
     @property
     def backend(self) -> str:
         """The passage backend, ``bf16`` or ``fp32`` (prepares it if needed)."""
@@ -166,7 +175,7 @@ class Embedder:
         try:
             from index.onnxembed import OnnxEncoder
 
-            return OnnxEncoder(path)
+            return OnnxEncoder(path, threads=self._config.embed_threads or None)
         except Exception as exc:  # noqa: BLE001 - auto falls back to torch
             if wanted == "onnx":
                 raise ModelError(f"ONNX query encoder unavailable: {exc}; set "
@@ -181,7 +190,7 @@ class Embedder:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            torch.set_num_threads(self._config.embed_threads or max(1, os.cpu_count() or 1))
             with quiet_progress():
                 model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:

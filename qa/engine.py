@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +35,9 @@ class QAEngine:
 
     Heavy parts (model, index) load lazily on first use or with :meth:`warm_up`.
     Queries always see a complete index: a rebuild swaps the new one in when it is done.
+    Safe for concurrent :meth:`ask` calls (the web serves several at once): lazy parts are
+    made once under a lock, and a question in flight finishes on the index version it began
+    with while :meth:`reload` switches later ones to the new version.
     """
 
     def __init__(self, config: Config | None = None, *, embedder=None,
@@ -45,23 +48,26 @@ class QAEngine:
         self._retriever: SearchEngine | None = None
         self._load_lock = threading.Lock()
         self._build_lock = threading.Lock()
+        self._parts_lock = threading.RLock()  # the embedder and the reader, made once
 
     # -- lazy parts -------------------------------------------------------------------------
     @property
     def embedder(self):
         """The embedding model (created on first use)."""
-        if self._embedder is None:
-            from index.embedder import Embedder
+        with self._parts_lock:
+            if self._embedder is None:
+                from index.embedder import Embedder
 
-            self._embedder = Embedder(self.config)
-        return self._embedder
+                self._embedder = Embedder(self.config)
+            return self._embedder
 
     @property
     def reader(self) -> Reader:
         """The reader (heuristic by default; embeddings let it answer English questions)."""
-        if self._reader is None:
-            self._reader = self._make_reader()
-        return self._reader
+        with self._parts_lock:
+            if self._reader is None:
+                self._reader = self._make_reader()
+            return self._reader
 
     def _make_reader(self) -> Reader:
         """Neural reader for kind "neural", or "auto" with promoted weights (see
@@ -276,6 +282,16 @@ class QAEngine:
                                      dates=dates)
             with self._load_lock:
                 self._retriever = target
+            return report
+
+    def update_elsewhere(self, run: Callable[[], BuildReport]) -> BuildReport:
+        """Run ``run``, an index change made outside this engine (e.g. by a worker process
+        writing a new version of the folder), under the build lock, then switch to the version
+        it wrote. Queries keep being answered meanwhile, on the version they began with."""
+        with self._build_lock:
+            report = run()
+            if report.changed and self._retriever is not None:
+                self.reload()
             return report
 
 

@@ -10,6 +10,7 @@ unit, name, date, place, list) or returns the sentence. Scores are logistic, in 
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +148,7 @@ class HeuristicReader:
         self._folded_docs: dict[str, str] = {}
         self._unit_cache: OrderedDict[str, list[tuple[int, int, list[Token], str]]] = (
             OrderedDict())
+        self._lock = threading.Lock()  # the caches are shared by concurrent questions
 
     def read(self, question: str, passages: Sequence[Passage],
              documents: Mapping[str, Document]) -> list[Answer]:
@@ -202,19 +204,21 @@ class HeuristicReader:
 
     def _units(self, passage: Passage) -> list[tuple[int, int, list[Token], str]]:
         """Sentences/clauses of a passage with tokens and folded text (LRU-cached by text)."""
-        cached = self._unit_cache.get(passage.text)
-        if cached is not None:
-            self._unit_cache.move_to_end(passage.text)
-            return cached
+        with self._lock:
+            cached = self._unit_cache.get(passage.text)
+            if cached is not None:
+                self._unit_cache.move_to_end(passage.text)
+                return cached
         out = []
         for a, b in split_sentences(passage.text):
             for start, end in clause_spans(passage.text, a, b):
                 toks = tokenize(passage.text[start:end])
                 if toks:
                     out.append((start, end, toks, fold_lower(passage.text[start:end])))
-        self._unit_cache[passage.text] = out
-        if len(self._unit_cache) > UNIT_CACHE:
-            self._unit_cache.popitem(last=False)
+        with self._lock:
+            self._unit_cache[passage.text] = out
+            if len(self._unit_cache) > UNIT_CACHE:
+                self._unit_cache.popitem(last=False)
         return out
 
     def _folded(self, doc: Document | None) -> str:
@@ -222,11 +226,14 @@ class HeuristicReader:
         if doc is None:
             return ""
         key = doc.doc_id + ":" + doc.content_hash
-        if key not in self._folded_docs:
-            if len(self._folded_docs) >= 256:
-                self._folded_docs.clear()
-            self._folded_docs[key] = fold_lower(doc.title + "\n" + doc.text)
-        return self._folded_docs[key]
+        folded = self._folded_docs.get(key)
+        if folded is None:
+            folded = fold_lower(doc.title + "\n" + doc.text)
+            with self._lock:
+                if len(self._folded_docs) >= 256:
+                    self._folded_docs.clear()
+                self._folded_docs[key] = folded
+        return folded
 
     def _score_sentences(self, question: str, info: QuestionInfo, terms: QuestionTerms,
                          weights: Mapping[str, float], sentences: list[_Sentence]) -> None:
@@ -285,16 +292,19 @@ class HeuristicReader:
 
     def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Passage embeddings of ``texts`` through a small in-memory LRU cache."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing and self.embed_passages is not None:
             rows = np.asarray(self.embed_passages(missing), dtype=np.float32)
-            for text, row in zip(missing, rows, strict=True):
-                self._cache[text] = row
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > EMBED_CACHE:
-            self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts])
+            found.update(zip(missing, rows, strict=True))
+        with self._lock:  # another question may have evicted some meanwhile: put them back
+            for text in texts:
+                self._cache[text] = found[text]
+                self._cache.move_to_end(text)
+            while len(self._cache) > EMBED_CACHE:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def _typed_feature(self, question: str, info: QuestionInfo, sent: _Sentence) -> float:
         """Best fit x evidence of a candidate of the expected type in the sentence."""

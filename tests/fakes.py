@@ -43,3 +43,41 @@ class HashEmbedder:
         if progress:
             progress(len(texts), len(texts))
         return out
+
+
+class SlowEmbedder(HashEmbedder):
+    """:class:`HashEmbedder` whose passages take ``delay`` seconds per batch of ``batch``,
+    reporting progress after each (an indexing job that lasts; it pickles, so it also runs
+    in the indexing worker process)."""
+
+    def __init__(self, delay: float = 0.05, batch: int = 4) -> None:
+        super().__init__()
+        self.delay, self.batch = delay, batch
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        import time
+
+        rows = []
+        for start in range(0, len(texts), self.batch):
+            time.sleep(self.delay)
+            rows.append(self._encode(texts[start:start + self.batch]))
+            if progress:
+                progress(min(start + self.batch, len(texts)), len(texts))
+        return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
+
+
+class BrokenEmbedder(HashEmbedder):
+    """Questions work; embedding passages fails (``crash``: the process dies at once)."""
+
+    def __init__(self, crash: bool = False) -> None:
+        super().__init__()
+        self.crash = crash
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        if self.crash:
+            import os
+
+            os._exit(3)
+        raise RuntimeError("embedding backend exploded")

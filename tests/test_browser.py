@@ -41,6 +41,10 @@ UPLOAD = ("Xã Đồng Tâm khánh thành cầu treo\n\nNgày 2/9/2024, xã Đ�
           "treo bắc qua suối Nà Lừa. Cầu treo dài 86 mét, rộng 1,5 mét, tổng vốn đầu tư "
           "3,2 tỷ đồng do nhân dân đóng góp một phần.")
 
+BRIDGE_NEWS = ("Xã Tân Văn khánh thành cầu Khuổi Pục\n\nNgày 5/6/2024, xã Tân Văn khánh "
+               "thành cầu Khuổi Pục. Cầu Khuổi Pục dài 112 mét, rộng 3,5 mét, tổng vốn đầu tư "
+               "7,8 tỷ đồng.")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -299,6 +303,44 @@ def test_upload_then_ask_about_it(server, page, tmp_path):
     assert "86 mét" in reply.locator(".hd-answer").inner_text()
     assert reply.locator(".hd-title").first.inner_text() == "Xã Đồng Tâm khánh thành cầu treo"
     _shot(page, "05-upload-answer.png")
+
+
+def _news_text(target_chars: int) -> str:
+    """About ``target_chars`` of VNTC news articles (a long upload)."""
+    import gzip
+
+    parts, size = [], 0
+    with gzip.open(shared_file("data/vntc_news_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+        for line in f:
+            parts.append(json.loads(line)["text"])
+            size += len(parts[-1])
+            if size >= target_chars:
+                return "\n\n".join(parts)
+    return "\n\n".join(parts)
+
+
+def test_upload_shows_progress_on_its_panel_and_questions_keep_answering(server, page,
+                                                                        tmp_path):
+    base, home = server
+    page.goto(base + "/")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    doc = tmp_path / "Tin tức tổng hợp.txt"
+    doc.write_text(BRIDGE_NEWS + "\n\n" + _news_text(60_000), encoding="utf-8")
+    page.locator("#upload input[type=file], input[type=file]").first.set_input_files(str(doc))
+    bar = page.locator("#upload_status [role=progressbar]")
+    bar.wait_for(timeout=60_000)
+    page.locator("#upload_status .hd-job-line", has_text="đoạn (").wait_for(timeout=120_000)
+    _shot(page, "04b-upload-progress.png")
+    line = page.locator("#upload_status .hd-job-line").inner_text()
+    assert "1 tệp" in line and "đã chạy" in line
+    spinner = "#docs .eta-bar, #docs .progress-text, #docs .meta-text"  # Gradio's tracker
+    assert page.locator(spinner).count() == 0  # not over the document filter
+    reply = _ask(page, SEED_Q[0])  # answered while the upload is indexed
+    assert SEED_Q[1] in reply.locator(".hd-answer").first.inner_text()
+    page.get_by_text("Đã nạp 1 tài liệu mới").wait_for(timeout=300_000)
+    reply = _ask(page, "Cầu Khuổi Pục ở xã Tân Văn dài bao nhiêu mét?")
+    assert "112 mét" in reply.locator(".hd-answer").inner_text()
+    _shot(page, "04c-upload-done.png")
 
 
 def test_hostile_document_shows_as_text(server, page):

@@ -29,20 +29,10 @@ from hoidap.errors import (
 from qa.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.engine import QAEngine
 from qa.types import Filters, make_filters
+from ui.jobs import IndexJobs
 from ui.render import VIEWER_CSP, viewer_page
 from ui.security import MAX_FILES_PER_UPLOAD, Guard
-from ui.uploads import (
-    Saved,
-    UploadTooLargeError,
-    UploadTypeError,
-    check_size,
-    check_type,
-    commit_uploads,
-    inside,
-    rollback,
-    save_upload,
-    upload_name,
-)
+from ui.uploads import Incoming, UploadTooLargeError, UploadTypeError, intake
 
 log = logging.getLogger("hoidap.web")
 
@@ -196,7 +186,7 @@ def _install_api(app: FastAPI, engine: QAEngine) -> None:
 
     @app.post("/api/documents", tags=["api"], summary="Upload files and index them")
     def upload(files: list[UploadFile] = File(description="files to index")) -> dict:  # noqa: B008
-        return add_uploads(engine, files, app.state.uploads_dir)
+        return add_uploads(engine, files, app.state.uploads_dir, app.state.jobs)
 
     @app.get("/api/health", tags=["api"], summary="Is the index loaded?")
     def health() -> dict:
@@ -221,40 +211,21 @@ class UploadFailedError(InputError):
     """No uploaded file could be indexed (HTTP 422; nothing is kept)."""
 
 
-def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path) -> dict:
-    """Check every file (type, size), save them under safe names, index them incrementally.
-    Files that cannot be indexed leave nothing behind; when none can, the request fails."""
-    limits = engine.config.limits
+def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path,
+                jobs: IndexJobs | None = None) -> dict:
+    """Check every file (type, size), save them under safe names, index them with the
+    chat's background job queue and wait for it (``ui.uploads.intake``, ``ui.jobs``). Files
+    that cannot be indexed leave nothing behind; when none can, the request fails."""
     if len(files) > MAX_FILES_PER_UPLOAD:
         raise InputError(f"{len(files)} files in one upload; send at most "
                          f"{MAX_FILES_PER_UPLOAD} at a time")
-    for f in files:
-        check_type(f.filename or "", limits)
-        if f.size is not None:
-            check_size(f.filename or "", f.size, limits)
-    folder.mkdir(parents=True, exist_ok=True)
-    taken = {d.doc_id for d in _documents_or_none(engine)
-             if Path(d.source).parent != folder.resolve()}
-    saved: list[Saved] = []
-    try:
-        for f in files:
-            dest = inside(folder, upload_name(f.filename or "upload", taken))
-            saved.append(save_upload(f.file, dest, f.filename or "", limits))
-    except BaseException:
-        rollback(saved)
-        raise
-    report, kept = commit_uploads(engine, saved)
+    incoming = [Incoming.from_stream(f.filename, f.size, f.file) for f in files]
+    saved, _ = intake(engine, incoming, folder, strict=True)
+    report, kept = (jobs or IndexJobs(engine)).submit(saved).result()
     if not kept:
         reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in report.failed)
         raise UploadFailedError(f"no file could be indexed ({reasons}); nothing was kept")
     return {"saved": [p.name for p in kept], **report.to_dict()}
-
-
-def _documents_or_none(engine: QAEngine) -> list:
-    try:
-        return engine.documents()
-    except IndexStateError:
-        return []
 
 
 def uploads_dir_for(engine: QAEngine) -> Path:
@@ -293,6 +264,7 @@ def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
     _install_docs(app)
     app.state.engine = engine
     app.state.uploads_dir = uploads_dir or uploads_dir_for(engine)
+    app.state.jobs = IndexJobs(engine)  # uploads from the API and the chat, one at a time
     limits = engine.config.limits
     app.add_middleware(Guard, limits=limits)
     _install_error_handlers(app)
@@ -303,7 +275,7 @@ def create_app(engine: QAEngine, *, uploads_dir: Path | None = None,
 
         from ui.chat import CSS, build_chat, page_head, theme
 
-        blocks = build_chat(engine, app.state.uploads_dir)
+        blocks = build_chat(engine, app.state.uploads_dir, app.state.jobs)
         max_file = f"{limits.max_upload_mb:g}mb" if limits.max_upload_mb else None
         app = gr.mount_gradio_app(app, blocks, path="/", footer_links=[],
                                   run_history=False, max_file_size=max_file, css=CSS,

@@ -6,38 +6,30 @@ Handlers are small functions over the engine so they can be tested without a bro
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from html import escape
 from pathlib import Path
 
 import gradio as gr
 
-from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError
 from index.dates import valid_date
-from index.loaders import SUPPORTED
 from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
 from qa.types import Filters, make_filters
 from ui.i18n import head_html
+from ui.jobs import IndexJob, IndexJobs
 from ui.messages import vietnamese
+from ui.progress import PROGRESS_CSS, progress_html
 from ui.render import answer_html, document_label, error_html, question_html
 from ui.session import STORAGE_KEY, restored, saved
-from ui.uploads import (
-    Saved,
-    UploadTypeError,
-    check_size,
-    check_type,
-    commit_uploads,
-    inside,
-    save_upload,
-    upload_name,
-)
+from ui.uploads import Incoming, intake, upload_name
 
-__all__ = ["add_documents", "build_chat", "converse", "page_head", "respond", "save_uploads",
-           "upload_name"]
+__all__ = ["add_documents", "build_chat", "chat_concurrency", "converse", "follow_upload",
+           "page_head", "respond", "start_upload", "upload_name"]
 
 Message = dict[str, str]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".docx"]
@@ -55,8 +47,9 @@ SCROLL_TO_REPLY = """() => { setTimeout(() => {
   if (q.length) q[q.length - 1].scrollIntoView({block: 'start', behavior: 'smooth'});
 }, 100); }"""
 
-STAGES = {"embed": "Đang tạo vector cho các đoạn văn"}
 DATE_PICKERS = {"date_from": "Chọn “Từ ngày” trên lịch", "date_to": "Chọn “Đến ngày” trên lịch"}
+UPLOAD_POLL_S = 0.5  # how often the upload panel's progress bar is refreshed
+QUEUE_PER_WORKER = 32  # chat events waiting per concurrent question before "queue full"
 
 CSS = """
 .hd-reply p{margin:.25rem 0}
@@ -100,6 +93,7 @@ padding:0;pointer-events:none}
 #ask{flex:0 0 auto !important;min-width:4.5rem !important;width:auto !important}
 }
 """
+CSS += PROGRESS_CSS
 
 INTRO = (
     "## Hỏi đáp tài liệu\n"
@@ -180,49 +174,29 @@ def document_choices(engine: QAEngine) -> list[tuple[str, str]]:
         return []
 
 
-def save_uploads(files: Sequence[str], folder: Path, taken: set[str],
-                 limits: LimitsConfig | None = None) -> tuple[list[Saved], list[str]]:
-    """Copy uploaded temp files into ``folder`` under safe names, within the type and size
-    limits; returns (saved, rejected reasons as escaped HTML)."""
-    limits = limits or LimitsConfig()
-    folder.mkdir(parents=True, exist_ok=True)
-    saved: list[Saved] = []
-    rejected: list[str] = []
-    for f in files:
-        src = Path(f)
-        try:
-            check_type(src.name, limits)
-            if src.suffix.lower() not in SUPPORTED:
-                raise UploadTypeError(f"{src.name}: loại tệp không hỗ trợ")
-            check_size(src.name, src.stat().st_size, limits)
-            dest = inside(folder, upload_name(src.name, taken))
-            with src.open("rb") as stream:
-                saved.append(save_upload(stream, dest, src.name, limits))
-        except (HoidapError, OSError) as exc:
-            rejected.append(escape(vietnamese(str(exc))))
-    return saved, rejected
+def start_upload(engine: QAEngine, jobs: IndexJobs, files: Sequence[str], folder: Path,
+                 progress: Callable[[str, int, int], None] | None = None,
+                 ) -> tuple[IndexJob | None, list[str]]:
+    """Save uploaded temp files (``ui.uploads.intake``, the REST API's intake) and queue
+    their indexing; returns the job (None when no file was kept) and, as escaped
+    Vietnamese HTML, why each other file was refused."""
+    incoming = [Incoming.from_path(f) for f in files]
+    saved, rejected = intake(engine, incoming, folder.resolve(), strict=False)
+    reasons = [escape(vietnamese(str(exc))) for _, exc in rejected]
+    return (jobs.submit(saved, progress) if saved else None), reasons
 
 
-def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
-                  progress: Callable[[str, int, int], None] | None = None) -> str:
-    """Index uploaded files incrementally; a Vietnamese status line (Markdown)."""
-    if not files:
-        return "Chưa chọn tệp nào."
-    folder = folder.resolve()
-    try:
-        taken = {d.doc_id for d in engine.documents() if Path(d.source).parent != folder}
-    except HoidapError:
-        taken = set()
-    saved, rejected = save_uploads(files, folder, taken, engine.config.limits)
-    if not saved:
+def upload_message(engine: QAEngine, job: IndexJob | None, rejected: Sequence[str]) -> str:
+    """The Vietnamese outcome of an upload (Markdown paragraphs) once its job has finished."""
+    if job is None:
         return "Không thêm được tệp nào: " + "; ".join(rejected)
     try:
-        report, _ = commit_uploads(engine, saved, progress)
+        report, _ = job.result()
     except HoidapError as exc:
         return f"Không thêm được tài liệu: {escape(vietnamese(str(exc)))}"
-    rejected += [escape(vietnamese(reason) if Path(p).name in reason
-                        else f"{Path(p).name}: {vietnamese(reason)}")
-                 for p, reason in report.failed]
+    rejected = list(rejected) + [escape(vietnamese(reason) if Path(p).name in reason
+                                        else f"{Path(p).name}: {vietnamese(reason)}")
+                                 for p, reason in report.failed]
     changed = report.added + report.updated
     titles = "; ".join(f"“{escape(engine.document(d).title)}”" for d in changed)
     lines = [f"Đã nạp {len(report.added)} tài liệu mới và cập nhật {len(report.updated)} "
@@ -233,20 +207,53 @@ def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
     return "\n\n".join(lines)
 
 
+def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
+                  progress: Callable[[str, int, int], None] | None = None,
+                  jobs: IndexJobs | None = None) -> str:
+    """Index uploaded files and wait for it; a Vietnamese status line (Markdown)."""
+    if not files:
+        return "Chưa chọn tệp nào."
+    job, rejected = start_upload(engine, jobs or IndexJobs(engine), files, folder, progress)
+    return upload_message(engine, job, rejected)
+
+
+def follow_upload(engine: QAEngine, jobs: IndexJobs, files: Sequence[str] | None,
+                  folder: Path, every: float = UPLOAD_POLL_S) -> Iterator[str]:
+    """The upload panel's HTML: a progress bar (files, chunks embedded, time left) every
+    ``every`` seconds while the upload is indexed in the background, then its outcome."""
+    if not files:
+        yield _paragraphs("Chưa chọn tệp nào.")
+        return
+    job, rejected = start_upload(engine, jobs, files, folder)
+    while job is not None and not job.finished:
+        yield progress_html(job.state, jobs.clock(), jobs.ahead(job))
+        job.wait(every)
+    yield _paragraphs(upload_message(engine, job, rejected))
+
+
+def _paragraphs(text: str) -> str:
+    """Status text (already escaped) as HTML paragraphs."""
+    return "".join(f"<p>{part}</p>" for part in text.split("\n\n"))
+
+
+def chat_concurrency(configured: int, cpus: int | None) -> int:
+    """Questions the chat answers at once: ``configured`` (``HOIDAP_CHAT_CONCURRENCY``), else
+    two per CPU (on 2 cores, 20 users: throughput is the same from 1 to 8, 4 had the lowest
+    p50/p95 and more slots shorten the worst wait behind a slow question; docs/benchmarks.md)."""
+    return configured if configured > 0 else 2 * max(1, cpus or 1)
+
+
 # -- layout -----------------------------------------------------------------------------------
-def _progress_callback(progress: gr.Progress) -> Callable[[str, int, int], None]:
-    def update(stage: str, done: int, total: int) -> None:
-        progress((done, max(total, 1)), desc=STAGES.get(stage, stage), unit="đoạn")
-    return update
-
-
 def _cleared() -> tuple:
     """A fresh conversation: no messages, no question, no turns, nothing stored."""
     return [], "", [], gr.Button(visible=False), saved([], [])
 
 
-def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
-    """The chat page as Gradio Blocks (mount it with ``gr.mount_gradio_app``)."""
+def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs | None = None) -> gr.Blocks:
+    """The chat page as Gradio Blocks (mount it with ``gr.mount_gradio_app``); uploads are
+    indexed by ``jobs`` (the REST API's queue) in the background."""
+    jobs = jobs or IndexJobs(engine)
+    workers = chat_concurrency(engine.config.limits.chat_concurrency, os.cpu_count())
     with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Row():
@@ -290,11 +297,12 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                     limits = engine.config.limits
                     gr.Markdown(f"Tệp {', '.join(limits.upload_types)} (tối đa "
                                 f"{limits.max_upload_mb:g} MB mỗi tệp). "
-                                "Tài liệu được lập chỉ mục ngay và hỏi được khi xong.")
+                                "Tài liệu được lập chỉ mục ở chế độ nền (vẫn hỏi được trong "
+                                "lúc đó) và hỏi được khi xong.")
                     files = gr.UploadButton("Tải tài liệu lên…", file_count="multiple",
                                             file_types=list(limits.upload_types),
                                             elem_id="upload")
-                    status = gr.Markdown(elem_id="upload_status")
+                    status = gr.HTML(elem_id="upload_status")
 
         turns = gr.State([])  # the raw turns (question, answer text, cited document)
         last = gr.State("")
@@ -312,24 +320,31 @@ def build_chat(engine: QAEngine, uploads: Path) -> gr.Blocks:
                                       d_to, True)
             return messages, kept, True, gr.Button(visible=False), saved(messages, kept)
 
-        def upload(paths, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
-            message = add_documents(engine, paths, uploads, _progress_callback(progress))
-            return message, gr.Dropdown(choices=document_choices(engine))
+        def upload(paths):
+            html = ""
+            for html in follow_upload(engine, jobs, paths, uploads):
+                yield html, gr.skip()
+            yield html, gr.Dropdown(choices=document_choices(engine))
 
         inputs = [box, chat, turns, docs, date_from, date_to, undated]
         outputs = [chat, box, turns, last, retry, store]
-        box.submit(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
-        send.click(ask, inputs, outputs).then(None, js=SCROLL_TO_REPLY)
+        asking = {"concurrency_id": "ask", "concurrency_limit": workers}  # one pool
+        box.submit(ask, inputs, outputs, **asking).then(None, js=SCROLL_TO_REPLY)
+        send.click(ask, inputs, outputs, **asking).then(None, js=SCROLL_TO_REPLY)
         for question, button in samples:
-            button.click(partial(ask, question), inputs[1:], outputs,
-                         api_visibility="private").then(None, js=SCROLL_TO_REPLY)
+            button.click(partial(ask, question), inputs[1:], outputs, api_visibility="private",
+                         **asking).then(None, js=SCROLL_TO_REPLY)
         retry.click(ask_again, [last, chat, turns, docs, date_from, date_to],
-                    [chat, turns, undated, retry, store]).then(None, js=SCROLL_TO_REPLY)
+                    [chat, turns, undated, retry, store], **asking).then(None, js=SCROLL_TO_REPLY)
         cleared = [chat, box, turns, retry, store]
         clear.click(_cleared, None, cleared)
         chat.clear(_cleared, None, cleared,  # Gradio's own clear icon (hidden by the CSS)
                    api_visibility="private")
-        files.upload(upload, [files], [status, docs])
+        # Progress shows in the upload panel's own bar, never as a spinner over the filters;
+        # the handler mostly waits on the job, so uploads take no question's place.
+        files.upload(upload, [files], [status, docs], show_progress="hidden",
+                     concurrency_limit=None)
         demo.load(lambda: gr.Dropdown(choices=document_choices(engine)), None, [docs])
         demo.load(restored, [store], [chat, turns])
+    demo.queue(default_concurrency_limit=workers, max_size=QUEUE_PER_WORKER * workers)
     return demo

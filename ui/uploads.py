@@ -5,19 +5,23 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from hoidap.config import LimitsConfig
-from hoidap.errors import InputError
+from hoidap.errors import HoidapError, IndexStateError, InputError
 from index.clean import safe_doc_id
+from index.loaders import SUPPORTED
 
 if TYPE_CHECKING:
     from index.build import BuildReport, Progress
     from qa.engine import QAEngine
 
 Saved = tuple[Path, Path | None]  # (the saved file, the earlier file it replaced, set aside)
+Update = Callable[[list[Path], "Progress | None"], "BuildReport"]  # index these files
 
 _MB = 1024 * 1024
 _COPY_BLOCK = 1024 * 1024
@@ -47,12 +51,14 @@ def upload_name(original: str, taken: set[str]) -> str:
 
 
 def check_type(name: str, limits: LimitsConfig) -> None:
-    """:class:`UploadTypeError` unless the name ends with an allowed suffix."""
+    """:class:`UploadTypeError` unless the name ends with a suffix that is allowed and that a
+    loader reads."""
     suffix = Path(name.replace("\x00", "")).suffix.lower()
-    if suffix not in limits.upload_types:
+    if suffix not in limits.upload_types or suffix not in SUPPORTED:
+        accepted = [t for t in limits.upload_types if t in SUPPORTED]
         raise UploadTypeError(
             f"{name!r}: file type {suffix or '(none)'!r} is not accepted; upload one of "
-            f"{', '.join(limits.upload_types)} (HOIDAP_UPLOAD_TYPES)")
+            f"{', '.join(accepted)} (HOIDAP_UPLOAD_TYPES)")
 
 
 def too_large(name: str, size: int, limits: LimitsConfig) -> UploadTooLargeError:
@@ -114,13 +120,104 @@ def rollback(saved: Sequence[Saved]) -> None:
             os.replace(backup, path)
 
 
-def commit_uploads(engine: QAEngine, saved: Sequence[Saved],
-                   progress: Progress | None = None) -> tuple[BuildReport, list[Path]]:
-    """Index saved uploads in one update; returns the report and the files kept. A file that
-    could not be indexed leaves nothing behind (deleted, the earlier version restored); if the
-    update fails, none stays."""
+@dataclass(frozen=True)
+class Incoming:
+    """A file arriving in an upload: the name it was sent with, its size when known, and how
+    to read it (a context manager giving a binary stream)."""
+
+    name: str
+    size: int | None
+    open: Callable[[], AbstractContextManager[BinaryIO]]
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Incoming:
+        """A file already on disk (the chat's temporary copy)."""
+        src = Path(path)
+        return cls(src.name, src.stat().st_size if src.exists() else None,
+                   lambda: src.open("rb"))
+
+    @classmethod
+    def from_stream(cls, name: str | None, size: int | None, stream: BinaryIO) -> Incoming:
+        """A stream the caller keeps open (a REST ``UploadFile``)."""
+        return cls(name or "upload", size, lambda: nullcontext(stream))
+
+
+Rejected = tuple[str, HoidapError]  # (the name sent, why it was not kept)
+
+
+def check_incoming(f: Incoming, limits: LimitsConfig) -> None:
+    """The checks made before a byte is written: type, and size when it is known."""
+    check_type(f.name, limits)
+    if f.size is not None:
+        check_size(f.name, f.size, limits)
+
+
+def intake(engine: QAEngine, files: Sequence[Incoming], folder: Path, *,
+           strict: bool) -> tuple[list[Saved], list[Rejected]]:
+    """Save uploaded files into ``folder`` under safe names, within the type and size limits:
+    the one intake of the REST API and the chat. ``strict`` (REST): the first bad file fails
+    the whole upload with its error and nothing is written; otherwise bad files are returned
+    with their errors and the others saved. On any other failure nothing saved stays."""
+    limits = engine.config.limits
+    ok, rejected = _checked(files, limits, strict)
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = taken_names(engine, folder)
+    saved: list[Saved] = []
     try:
-        report = engine.update([p for p, _ in saved], progress=progress)
+        for f in ok:
+            try:
+                dest = inside(folder, upload_name(f.name, taken))
+                with f.open() as stream:
+                    saved.append(save_upload(stream, dest, f.name, limits))
+            except (HoidapError, OSError) as exc:
+                if strict:
+                    raise
+                rejected.append((f.name, _as_input_error(f.name, exc)))
+    except BaseException:
+        rollback(saved)
+        raise
+    return saved, rejected
+
+
+def _checked(files: Sequence[Incoming], limits: LimitsConfig,
+             strict: bool) -> tuple[list[Incoming], list[Rejected]]:
+    """Files that pass :func:`check_incoming`, and the others with their errors (``strict``:
+    the first error is raised)."""
+    ok: list[Incoming] = []
+    rejected: list[Rejected] = []
+    for f in files:
+        try:
+            check_incoming(f, limits)
+            ok.append(f)
+        except HoidapError as exc:
+            if strict:
+                raise
+            rejected.append((f.name, exc))
+    return ok, rejected
+
+
+def _as_input_error(name: str, exc: BaseException) -> HoidapError:
+    if isinstance(exc, HoidapError):
+        return exc
+    return InputError(f"{name}: cannot be saved ({exc}); check free disk space")
+
+
+def taken_names(engine: QAEngine, folder: Path) -> set[str]:
+    """Document ids an upload must not take: those of documents not from ``folder``."""
+    try:
+        docs = engine.documents()
+    except IndexStateError:
+        return set()
+    return {d.doc_id for d in docs if Path(d.source).parent != folder.resolve()}
+
+
+def commit_uploads(update: Update, saved: Sequence[Saved],
+                   progress: Progress | None = None) -> tuple[BuildReport, list[Path]]:
+    """Index saved uploads in one ``update(paths, progress)``; returns the report and the
+    files kept. A file that could not be indexed leaves nothing behind (deleted, the earlier
+    version restored); if the update fails, none stays."""
+    try:
+        report = update([p for p, _ in saved], progress)
     except BaseException:
         rollback(saved)
         raise
