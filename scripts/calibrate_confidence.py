@@ -1,0 +1,232 @@
+"""Fit each reader's confidence calibration (raw score -> P(right)) on held-out data.
+
+Sets (never XQuAD, never a reader's training split):
+* ``vinewsqa``: a fixed-seed sample of <shared>/data/train/vinewsqa_dev.json (UIT-ViNewsQA dev,
+  health news; no reader saw it), asked over an index of all its 500 articles;
+* ``heldout``: a fixed-seed sample of the neural reader's calibration split (6% of the Vietnamese
+  training contexts, seed 13, held out of its training; 28% unanswerable), asked over an index
+  of all the split's contexts;
+* ``seeds`` (check only, never fitted): the seeds questions over seeds/.
+
+Each question is asked end to end (``QAEngine.ask``: hybrid retrieval over the whole index,
+then the reader) with refusal off; the top answer is right when it contains a gold answer or
+has token F1 >= 0.5 with one, from the right document (as in scripts/calibrate_threshold.py).
+Documents of vinewsqa + heldout are split in two halves (seed 0): the map is fitted on the
+"fit" half and its expected calibration error measured on the "check" half.
+
+    .venv/bin/python scripts/calibrate_confidence.py --out confidence_results.jsonl --write
+    .venv/bin/python scripts/calibrate_confidence.py --from confidence_results.jsonl --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from calibrate_threshold import DATA, HELDOUT, SEEDS_QA, build, is_correct, sample  # noqa: E402
+
+from hoidap.config import Config, ReaderConfig  # noqa: E402
+from qa.calibration import (  # noqa: E402
+    TABLE_FILE,
+    CalibrationTable,
+    confidence_level,
+    expected_calibration_error,
+    fit_isotonic,
+    reliability,
+)
+from qa.evaluate import EvalSet, Example, Paragraph, load_eval_set  # noqa: E402
+
+HIGH, LOW = 0.8, 0.5  # level thresholds on the calibrated figure (docs/calibration.md)
+READER_FILES = ("qa/reader.py", "qa/spans.py", "qa/scoring.py", "qa/qtype.py", "qa/segment.py")
+
+
+def heldout_split(seed: int = 13, fraction: float = 0.06) -> EvalSet:
+    """The neural reader's calibration split, exactly as scripts/train_reader.py draws it."""
+    import train_reader as tr
+
+    items = [it for rel in tr.VI_TRAIN for it in tr.load_items(DATA.parent / rel, rel)[0]]
+    _, calib = tr.split(items, fraction, seed)
+    groups = sorted({it.group for it in calib})
+    ids = {g: f"h{i}" for i, g in enumerate(groups)}
+    contexts = {it.group: it.context for it in calib}
+    examples = tuple(Example(f"{ids[it.group]}-{n}", it.question, it.golds if it.answer else (),
+                             ids[it.group]) for n, it in enumerate(calib))
+    paragraphs = tuple(Paragraph(ids[g], g.split(":")[0].split("/")[-1], contexts[g])
+                       for g in groups)
+    return EvalSet(examples, paragraphs)
+
+
+def engine_for(index_dir: Path, embedder, kind: str):
+    """An engine that never refuses, with reader ``kind``."""
+    from qa.engine import QAEngine
+
+    reader = ReaderConfig(no_answer_threshold=0.0, neural_no_answer_threshold=0.0, kind=kind)
+    return QAEngine(Config.from_env(index_dir=index_dir, reader=reader), embedder=embedder)
+
+
+def ask_all(name: str, kind: str, engine, examples: list[Example], out) -> list[dict]:
+    """Ask every question; write and return one record each."""
+    rows = []
+    for i, ex in enumerate(examples, 1):
+        t = time.perf_counter()
+        result = engine.ask(ex.question)
+        top = result.answers[0] if result.answers else None
+        row = {"set": name, "reader": kind, "qid": ex.qid, "doc": ex.doc,
+               "question": ex.question, "answerable": ex.answerable,
+               "score": top.score if top else 0.0, "answer": top.text if top else None,
+               "correct": bool(top) and is_correct(top.text, ex, top.citation.doc_id, True),
+               "seconds": round(time.perf_counter() - t, 3)}
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+        rows.append(row)
+        if i % 100 == 0:
+            print(f"  {name}/{kind}: {i}/{len(examples)}", file=sys.stderr, flush=True)
+    return rows
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    """Build the indexes, ask everything with each reader, return the records."""
+    from index.build import build_index
+    from index.embedder import Embedder
+
+    embedder = Embedder(Config.from_env())
+    embedder.warm_up()
+    news = load_eval_set(DATA / "vinewsqa_dev.json")
+    news_q = sample(news, args.vinewsqa, args.seed).examples
+    held = heldout_split()
+    held_q = sample(held, args.heldout, args.seed).examples
+    seeds = [e for path in (SEEDS_QA, HELDOUT) for e in load_eval_set(path).examples]
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp, open(args.out, "w", encoding="utf-8") as out:
+        jobs = [("vinewsqa", news, news_q), ("heldout", held, held_q)]
+        for name, data, _ in jobs:
+            print(f"indexing {name}: {len(data.paragraphs)} contexts", file=sys.stderr)
+            build(data, name, Path(tmp) / name, embedder)
+        build_index([ROOT / "seeds"], Config.from_env(index_dir=Path(tmp) / "seeds"), embedder,
+                    fresh=True)
+        jobs.append(("seeds", EvalSet(tuple(seeds)), tuple(seeds)))
+        for kind in args.readers:
+            for name, _, questions in jobs:
+                rows += ask_all(name, kind, engine_for(Path(tmp) / name, embedder, kind),
+                                list(questions), out)
+    return rows
+
+
+def halves(rows: list[dict], seed: int) -> dict[str, str]:
+    """Document -> "fit" or "check" (half the documents of each set each, fixed seed)."""
+    side: dict[str, str] = {}
+    for name in sorted({r["set"] for r in rows}):
+        docs = sorted({r["doc"] for r in rows if r["set"] == name})
+        random.Random(seed).shuffle(docs)
+        side |= {f"{name}/{d}": "fit" if i % 2 == 0 else "check" for i, d in enumerate(docs)}
+    return side
+
+
+def reader_version(kind: str) -> str:
+    """What the map was fitted for: the neural weights' digest, the heuristic code's digest."""
+    if kind == "neural":
+        from qa.neural import MODEL_DIR, read_manifest
+        from qa.neural_onnx import weights_digest
+
+        return f"neural v{read_manifest(MODEL_DIR)['version']} weights " \
+               f"{weights_digest(MODEL_DIR)[:12]}"
+    h = hashlib.sha256()
+    for rel in READER_FILES:
+        h.update((ROOT / rel).read_bytes())
+    return f"heuristic code {h.hexdigest()[:12]} ({', '.join(READER_FILES)})"
+
+
+def report(rows: list[dict], kind: str, side: dict[str, str]) -> tuple[dict, dict]:
+    """Print the reliability tables of one reader; return its map and its summary."""
+    mine = [r for r in rows if r["reader"] == kind]
+    fitted = [r for r in mine if r["set"] != "seeds"]
+    fit = [r for r in fitted if side[f"{r['set']}/{r['doc']}"] == "fit"]
+    check = [r for r in fitted if side[f"{r['set']}/{r['doc']}"] == "check"]
+    cmap = fit_isotonic([r["score"] for r in fit], [r["correct"] for r in fit])
+    print(f"\n== {kind}: fit {len(fit)} questions, check {len(check)}; map knots "
+          f"{len(cmap.knots)}")
+    knots = zip(cmap.knots, cmap.values, cmap.counts, strict=True)
+    print("  knot score -> P(right) (n): " + ", ".join(f"{k:.3f}->{v:.2f} ({n})"
+                                                      for k, v, n in knots))
+    summary = {"fit": len(fit), "check": len(check)}
+    for name, group in (("check", check), ("seeds", [r for r in mine if r["set"] == "seeds"
+                                                     and r["answerable"]])):
+        if not group:
+            continue
+        raw = [min(1.0, r["score"]) for r in group]
+        cal = [cmap(r["score"]) for r in group]
+        right = [r["correct"] for r in group]
+        before, after = expected_calibration_error(raw, right), expected_calibration_error(
+            cal, right)
+        summary[f"ece_{name}"] = {"raw": round(before, 4), "calibrated": round(after, 4),
+                                  "n": len(group), "right": round(sum(right) / len(group), 4)}
+        print(f"  [{name}] n {len(group)}, right {sum(right) / len(group):.3f}; ECE raw score "
+              f"{before:.3f}, calibrated {after:.3f}")
+        for label, probs in (("raw score", raw), ("calibrated", cal)):
+            print(f"    bins of the {label}:  lo-hi  n  mean  right")
+            for b in reliability(probs, right):
+                print(f"      {b.lo:.1f}-{b.hi:.1f}  {b.n:4d}  {b.mean_score:.3f}  {b.right:.3f}")
+        levels = [confidence_level(p, HIGH, LOW) for p in cal]
+        for lv in ("high", "medium", "low"):
+            inside = [r for level, r in zip(levels, right, strict=True) if level == lv]
+            share = sum(inside) / len(inside) if inside else 0.0
+            summary[f"ece_{name}"][lv] = {"n": len(inside), "right": round(share, 4)}
+            print(f"    level {lv}: {len(inside)} answers, {share:.3f} right")
+    return cmap.to_dict(), summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vinewsqa", type=int, default=500, help="ViNewsQA questions")
+    parser.add_argument("--heldout", type=int, default=500, help="calibration-split questions")
+    parser.add_argument("--readers", nargs="+", default=["heuristic", "neural"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("confidence_results.jsonl"))
+    parser.add_argument("--from", dest="source", type=Path, default=None,
+                        help="fit from a results file instead of running")
+    parser.add_argument("--write", action="store_true", help=f"write {TABLE_FILE}")
+    args = parser.parse_args()
+    started = time.time()
+    if args.source:
+        rows = [json.loads(line) for line in args.source.read_text().splitlines() if line]
+    else:
+        rows = run(args)
+        print(f"asked {len(rows)} questions in {(time.time() - started) / 60:.1f} min",
+              file=sys.stderr)
+    side = halves(rows, args.seed)
+    maps, summaries = {}, {}
+    for kind in sorted({r["reader"] for r in rows}):
+        maps[kind], summaries[kind] = report(rows, kind, side)
+        summaries[kind]["version"] = reader_version(kind)
+    if args.write:
+        table = CalibrationTable({}, HIGH, LOW, {})
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        data = table.to_dict() | {
+            "readers": maps, "date": dt.date.today().isoformat(), "commit": commit,
+            "data": {"fit": "vinewsqa_dev.json sample + the neural reader's calibration split "
+                            "sample, the 'fit' half of their documents (seed 0)",
+                     "sizes": {k: {s: sum(1 for r in rows if r["set"] == s and r["reader"] == k)
+                                   for s in ("vinewsqa", "heldout", "seeds")} for k in maps},
+                     "xquad": "not used"},
+            "right": "top answer contains a gold answer or token F1 >= 0.5, right document",
+            "summary": summaries, "script": "scripts/calibrate_confidence.py"}
+        TABLE_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n",
+                              encoding="utf-8")
+        print(f"wrote {TABLE_FILE}")
+
+
+if __name__ == "__main__":
+    main()
