@@ -162,9 +162,12 @@ class CalibrationTable:
     low: float
     meta: dict
 
-    def confidence(self, reader_kind: str, score: float) -> Confidence | None:
-        """The calibrated confidence of an answer (None for a reader the table lacks)."""
-        cmap = self.maps.get(reader_kind)
+    def confidence(self, reader_kind: str, score: float,
+                   group: str | None = None) -> Confidence | None:
+        """The calibrated confidence of an answer: the map of the reader's question
+        ``group`` ("heuristic/figure") when the table has one, else the reader's map; None for
+        a reader the table lacks."""
+        cmap = self.maps.get(f"{reader_kind}/{group}") or self.maps.get(reader_kind)
         if cmap is None:
             return None
         p = round(cmap(score), 4)
@@ -205,13 +208,25 @@ def load_table(path: Path | None = None) -> CalibrationTable:
     return parse_table(data, str(path))
 
 
+def question_group(question: str) -> str:
+    """"figure" for a question asking a number, a share or a duration, else "other" (readers
+    are right more often on figures at the same score, so they have their own map)."""
+    from qa.qtype import classify
+
+    info = classify(question)
+    return "figure" if info.qtype in ("number", "duration") or info.percent else "other"
+
+
 def with_confidence(answers: Sequence[Answer], table: CalibrationTable | None,
-                    reader_kind: str) -> list[Answer]:
-    """``answers`` with their calibrated confidence (unchanged without a table or a map for
-    ``reader_kind``)."""
+                    reader_kind: str, question: str = "") -> list[Answer]:
+    """``answers`` to ``question`` with their calibrated confidence (unchanged without a
+    table or a map for ``reader_kind``)."""
+    if table is None or not answers:
+        return list(answers)
+    group = question_group(question)
     out = []
     for a in answers:
-        conf = table.confidence(reader_kind, a.score) if table is not None else None
+        conf = table.confidence(reader_kind, a.score, group)
         out.append(a if conf is None else replace(a, confidence=conf.value,
                                                   confidence_level=conf.level))
     return out

@@ -40,15 +40,17 @@ from calibrate_threshold import DATA, HELDOUT, SEEDS_QA, build, is_correct, samp
 from hoidap.config import Config, ReaderConfig  # noqa: E402
 from qa.calibration import (  # noqa: E402
     TABLE_FILE,
+    CalibrationMap,
     CalibrationTable,
-    confidence_level,
     expected_calibration_error,
     fit_isotonic,
+    question_group,
     reliability,
 )
 from qa.evaluate import EvalSet, Example, Paragraph, load_eval_set  # noqa: E402
 
 HIGH, LOW = 0.8, 0.5  # level thresholds on the calibrated figure (docs/calibration.md)
+GROUP_MIN = 150  # fit questions a question group needs for a map of its own
 READER_FILES = ("qa/reader.py", "qa/spans.py", "qa/scoring.py", "qa/qtype.py", "qa/segment.py")
 
 
@@ -128,7 +130,7 @@ def halves(rows: list[dict], seed: int) -> dict[str, str]:
     """Document -> "fit" or "check" (half the documents of each set each, fixed seed)."""
     side: dict[str, str] = {}
     for name in sorted({r["set"] for r in rows}):
-        docs = sorted({r["doc"] for r in rows if r["set"] == name})
+        docs = sorted({str(r["doc"]) for r in rows if r["set"] == name})
         random.Random(seed).shuffle(docs)
         side |= {f"{name}/{d}": "fit" if i % 2 == 0 else "check" for i, d in enumerate(docs)}
     return side
@@ -148,43 +150,70 @@ def reader_version(kind: str) -> str:
     return f"heuristic code {h.hexdigest()[:12]} ({', '.join(READER_FILES)})"
 
 
+def fit_maps(fit: list[dict], kind: str) -> dict[str, CalibrationMap]:
+    """The reader's map, plus one per question group with at least GROUP_MIN fit questions."""
+    maps = {kind: fit_isotonic([r["score"] for r in fit], [r["correct"] for r in fit])}
+    for group in ("figure", "other"):
+        mine = [r for r in fit if question_group(r["question"]) == group]
+        if len(mine) >= GROUP_MIN:
+            maps[f"{kind}/{group}"] = fit_isotonic([r["score"] for r in mine],
+                                                   [r["correct"] for r in mine])
+    return maps
+
+
+def print_bins(label: str, probs: list[float], right: list[bool]) -> None:
+    """One reliability table."""
+    print(f"    bins of the {label}:  lo-hi  n  mean  right")
+    for b in reliability(probs, right):
+        print(f"      {b.lo:.1f}-{b.hi:.1f}  {b.n:4d}  {b.mean_score:.3f}  {b.right:.3f}")
+
+
+def check_group(table: CalibrationTable, kind: str, group: list[dict]) -> dict:
+    """ECE of the raw score and of the calibrated figure on ``group``, bins and levels."""
+    raw = [min(1.0, r["score"]) for r in group]
+    conf = [table.confidence(kind, r["score"], question_group(r["question"])) for r in group]
+    cal = [c.value for c in conf]  # type: ignore[union-attr]
+    right = [r["correct"] for r in group]
+    out = {"n": len(group), "right": round(sum(right) / len(group), 4),
+           "ece_raw": round(expected_calibration_error(raw, right), 4),
+           "ece_calibrated": round(expected_calibration_error(cal, right), 4)}
+    print(f"  n {out['n']}, right {out['right']:.3f}; ECE raw score {out['ece_raw']:.3f}, "
+          f"calibrated {out['ece_calibrated']:.3f}")
+    print_bins("raw score", raw, right)
+    print_bins("calibrated figure", cal, right)
+    for lv in ("high", "medium", "low"):
+        inside = [r for c, r in zip(conf, right, strict=True) if c.level == lv]  # type: ignore
+        share = sum(inside) / len(inside) if inside else 0.0
+        out[lv] = {"n": len(inside), "right": round(share, 4)}
+        print(f"    level {lv}: {len(inside)} answers, {share:.3f} right")
+    return out
+
+
 def report(rows: list[dict], kind: str, side: dict[str, str]) -> tuple[dict, dict]:
-    """Print the reliability tables of one reader; return its map and its summary."""
+    """Fit one reader's maps on the fit half, print the reliability tables of the check half
+    and of the seeds; return the maps and the summary."""
     mine = [r for r in rows if r["reader"] == kind]
     fitted = [r for r in mine if r["set"] != "seeds"]
     fit = [r for r in fitted if side[f"{r['set']}/{r['doc']}"] == "fit"]
     check = [r for r in fitted if side[f"{r['set']}/{r['doc']}"] == "check"]
-    cmap = fit_isotonic([r["score"] for r in fit], [r["correct"] for r in fit])
-    print(f"\n== {kind}: fit {len(fit)} questions, check {len(check)}; map knots "
-          f"{len(cmap.knots)}")
-    knots = zip(cmap.knots, cmap.values, cmap.counts, strict=True)
-    print("  knot score -> P(right) (n): " + ", ".join(f"{k:.3f}->{v:.2f} ({n})"
-                                                      for k, v, n in knots))
-    summary = {"fit": len(fit), "check": len(check)}
-    for name, group in (("check", check), ("seeds", [r for r in mine if r["set"] == "seeds"
-                                                     and r["answerable"]])):
-        if not group:
-            continue
-        raw = [min(1.0, r["score"]) for r in group]
-        cal = [cmap(r["score"]) for r in group]
-        right = [r["correct"] for r in group]
-        before, after = expected_calibration_error(raw, right), expected_calibration_error(
-            cal, right)
-        summary[f"ece_{name}"] = {"raw": round(before, 4), "calibrated": round(after, 4),
-                                  "n": len(group), "right": round(sum(right) / len(group), 4)}
-        print(f"  [{name}] n {len(group)}, right {sum(right) / len(group):.3f}; ECE raw score "
-              f"{before:.3f}, calibrated {after:.3f}")
-        for label, probs in (("raw score", raw), ("calibrated", cal)):
-            print(f"    bins of the {label}:  lo-hi  n  mean  right")
-            for b in reliability(probs, right):
-                print(f"      {b.lo:.1f}-{b.hi:.1f}  {b.n:4d}  {b.mean_score:.3f}  {b.right:.3f}")
-        levels = [confidence_level(p, HIGH, LOW) for p in cal]
-        for lv in ("high", "medium", "low"):
-            inside = [r for level, r in zip(levels, right, strict=True) if level == lv]
-            share = sum(inside) / len(inside) if inside else 0.0
-            summary[f"ece_{name}"][lv] = {"n": len(inside), "right": round(share, 4)}
-            print(f"    level {lv}: {len(inside)} answers, {share:.3f} right")
-    return cmap.to_dict(), summary
+    maps = fit_maps(fit, kind)
+    table = CalibrationTable(maps, HIGH, LOW, {})
+    print(f"\n== {kind}: fit {len(fit)} questions, check {len(check)}")
+    for key, cmap in maps.items():
+        knots = zip(cmap.knots, cmap.values, cmap.counts, strict=True)
+        print(f"  map {key}: score -> P(right) (n): " + ", ".join(
+            f"{k:.3f}->{v:.2f} ({n})" for k, v, n in knots))
+    summary: dict = {"fit": len(fit), "check": len(check)}
+    groups = [("check", check)]
+    groups += [(f"check {s}", [r for r in check if r["set"] == s]) for s in ("vinewsqa", "heldout")]
+    groups += [(f"check {g} questions", [r for r in check if question_group(r["question"]) == g])
+               for g in ("figure", "other")]
+    groups += [("seeds", [r for r in mine if r["set"] == "seeds"])]
+    for name, group in groups:
+        if group:
+            print(f" [{name}]")
+            summary[name] = check_group(table, kind, group)
+    return {k: m.to_dict() for k, m in maps.items()}, summary
 
 
 def main() -> None:
@@ -194,13 +223,14 @@ def main() -> None:
     parser.add_argument("--readers", nargs="+", default=["heuristic", "neural"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("confidence_results.jsonl"))
-    parser.add_argument("--from", dest="source", type=Path, default=None,
-                        help="fit from a results file instead of running")
+    parser.add_argument("--from", dest="source", type=Path, nargs="+", default=None,
+                        help="fit from results files instead of running")
     parser.add_argument("--write", action="store_true", help=f"write {TABLE_FILE}")
     args = parser.parse_args()
     started = time.time()
     if args.source:
-        rows = [json.loads(line) for line in args.source.read_text().splitlines() if line]
+        rows = [json.loads(line) for path in args.source
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         rows = run(args)
         print(f"asked {len(rows)} questions in {(time.time() - started) / 60:.1f} min",
@@ -208,7 +238,8 @@ def main() -> None:
     side = halves(rows, args.seed)
     maps, summaries = {}, {}
     for kind in sorted({r["reader"] for r in rows}):
-        maps[kind], summaries[kind] = report(rows, kind, side)
+        kind_maps, summaries[kind] = report(rows, kind, side)
+        maps |= kind_maps
         summaries[kind]["version"] = reader_version(kind)
     if args.write:
         table = CalibrationTable({}, HIGH, LOW, {})
@@ -216,10 +247,10 @@ def main() -> None:
                                 capture_output=True, text=True).stdout.strip()
         data = table.to_dict() | {
             "readers": maps, "date": dt.date.today().isoformat(), "commit": commit,
-            "data": {"fit": "vinewsqa_dev.json sample + the neural reader's calibration split "
-                            "sample, the 'fit' half of their documents (seed 0)",
+            "data": {"fit": "vinewsqa_dev.json + the neural reader's calibration split "
+                            "(samples), the 'fit' half of their documents (seed 0)",
                      "sizes": {k: {s: sum(1 for r in rows if r["set"] == s and r["reader"] == k)
-                                   for s in ("vinewsqa", "heldout", "seeds")} for k in maps},
+                                   for s in ("vinewsqa", "heldout", "seeds")} for k in summaries},
                      "xquad": "not used"},
             "right": "top answer contains a gold answer or token F1 >= 0.5, right document",
             "summary": summaries, "script": "scripts/calibrate_confidence.py"}
