@@ -216,6 +216,23 @@ def report(rows: list[dict], kind: str, side: dict[str, str]) -> tuple[dict, dic
     return {k: m.to_dict() for k, m in maps.items()}, summary
 
 
+def load_rows(paths: list[Path]) -> list[dict]:
+    """Records of results files; a question asked in several runs (same reader, set and id)
+    counts once; a line cut short by an interrupted run is skipped."""
+    rows, seen = [], set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            key = (row["reader"], row["set"], row["qid"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--vinewsqa", type=int, default=500, help="ViNewsQA questions")
@@ -229,8 +246,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     if args.source:
-        rows = [json.loads(line) for path in args.source
-                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = load_rows(args.source)
     else:
         rows = run(args)
         print(f"asked {len(rows)} questions in {(time.time() - started) / 60:.1f} min",
