@@ -129,7 +129,8 @@ def test_the_shipped_table_loads_and_is_monotone():
         values = [cmap(i / 100) for i in range(101)]
         assert all(b >= a for a, b in zip(values, values[1:], strict=False))
         assert all(0.0 <= v <= 1.0 for v in values)
-        assert sum(cmap.counts) >= 300  # fitted on a real held-out sample
+    for kind, cmap in table.maps.items():  # fitted on real held-out samples
+        assert sum(cmap.counts) >= (150 if "/" in kind else 300), kind
     data = json.loads(TABLE_FILE.read_text(encoding="utf-8"))
     assert data["data"]["xquad"] == "not used" and data["date"] and data["summary"]
 
