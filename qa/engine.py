@@ -15,7 +15,7 @@ from index.build import BuildReport, Progress, build_index
 from index.store import LoadedIndex
 from index.types import Document
 from qa.backends import SearchBackend, open_backend
-from qa.calibration import CalibrationTable, with_confidence
+from qa.calibration import CalibrationTable, load_table, with_confidence
 from qa.conversation import Resolved, Turn, parse_history, resolve
 from qa.fusion import prefer
 from qa.retrieve import Mode, check_filters
@@ -101,8 +101,6 @@ class QAEngine:
         """The confidence calibration table (loaded on first use); None, with a warning
         logged once, when it is missing or malformed: answers then carry no confidence."""
         if self._calibration is False:
-            from qa.calibration import load_table
-
             try:
                 self._calibration = load_table(self.config.reader.calibration_file)
             except ModelError as exc:

@@ -27,8 +27,6 @@ TOPICLESS = tuple(sorted(_GROUPS, key=len, reverse=True))
 TOPICLESS_FOLDED = tuple(sorted({tuple(fold(w) for w in g) for g in _GROUPS}, key=len,
                                 reverse=True))
 
-CLARIFY = ("Câu hỏi chưa rõ: bạn muốn hỏi {what} của việc gì, ở đâu, năm nào? Hãy hỏi cụ thể "
-           "hơn, ví dụ: \u201c{example}\u201d")
 _EXAMPLE = "Kết quả xây dựng nông thôn mới của huyện Cao Lộc năm 2021 thế nào?"
 _WHAT = (("ket qua", "kết quả"), ("tinh hinh", "tình hình"), ("ty le", "tỷ lệ"),
          ("ti le", "tỷ lệ"), ("so lieu", "số liệu"), ("tien do", "tiến độ"),
@@ -63,8 +61,7 @@ def is_vague(question: str) -> bool:
 def clarification(question: str) -> str:
     """The Vietnamese request to be more specific, naming what the question asked about."""
     folded = " " + " ".join(fold(w) for w in content_words(question)) + " "
-    what = next((vi for key, vi in _WHAT if f" {key} " in folded), "điều gì đó")
-    if what == "điều gì đó":
-        return ("Câu hỏi chưa rõ: bạn muốn hỏi về việc gì, ở đâu, năm nào? Hãy hỏi cụ thể "
-                f"hơn, ví dụ: \u201c{_EXAMPLE}\u201d")
-    return CLARIFY.format(what=what, example=_EXAMPLE)
+    what = next((vi for key, vi in _WHAT if f" {key} " in folded), None)
+    asked = f"{what} của việc gì" if what else "về việc gì"
+    return (f"Câu hỏi chưa rõ: bạn muốn hỏi {asked}, ở đâu, năm nào? Hãy hỏi cụ thể hơn, ví dụ: "
+            f"\u201c{_EXAMPLE}\u201d")
