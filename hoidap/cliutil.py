@@ -75,11 +75,16 @@ def progress_bar():
 
 def print_result(result) -> None:
     """A :class:`qa.types.QAResult` for people, in Vietnamese."""
+    from qa.calibration import confidence_text
+
     if result.undated_excluded:
         print(f"({result.undated_excluded} tài liệu không rõ ngày bị bộ lọc ngày bỏ qua; thêm "
               "--include-undated để tìm cả trong đó)")
     if result.understood:
         print(f"Hiểu câu hỏi là: {result.understood}")
+    if result.vague:
+        print(result.clarification)
+        return
     if result.no_answer:
         print("Không tìm thấy câu trả lời trong tài liệu.")
         for i, p in enumerate(result.passages[:3], 1):
@@ -87,7 +92,7 @@ def print_result(result) -> None:
         return
     best = result.answers[0]
     c = best.citation
-    print(f"Trả lời: {best.text}   (độ tin cậy {best.score:.2f})")
+    print(f"Trả lời: {best.text}   ({confidence_text(best.confidence, best.confidence_level)})")
     print(f"Nguồn: {c.title} ({c.date or 'không rõ ngày'}) · {c.doc_id} · đoạn {c.paragraph}"
           f" · ký tự {c.start}-{c.end}")
     a, b = c.start - best.passage_start, c.end - best.passage_start

@@ -64,6 +64,7 @@ class ReaderConfig:
     kind: str = "auto"  # "auto" (neural when its weights are installed), "neural", "heuristic"
     neural_no_answer_threshold: float | None = None  # None: the trained reader's calibrated one
     neural_rank_decay: float = 0.5  # prior exp(-decay * rank) on the retrieval rank; ViQuAD dev
+    calibration_file: Path | None = None  # score -> P(right); None: qa/models/calibration.json
 
 
 @dataclass(frozen=True)

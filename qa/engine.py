@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -13,11 +14,13 @@ from hoidap.errors import DocumentNotFoundError, ModelError
 from index.build import BuildReport, Progress
 from index.store import LoadedIndex
 from index.types import Document
+from qa.calibration import CalibrationTable, load_table, with_confidence
 from qa.conversation import Resolved, Turn, parse_history, resolve
 from qa.search import Mode, Query, SearchEngine, make_query, open_engine, rank
 from qa.search.fusion import prefer
 from qa.search.write import write_documents
 from qa.types import Filters, Passage, QAResult, make_filters
+from qa.vague import clarification, is_vague
 from qa.validate import check_filters, check_k, clean_question
 from qa.years import named_years, year_matches
 
@@ -46,6 +49,7 @@ class QAEngine:
         self._embedder = embedder
         self._reader = reader
         self._retriever: SearchEngine | None = None
+        self._calibration: CalibrationTable | None | bool = False  # False: not loaded yet
         self._load_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._parts_lock = threading.RLock()  # the embedder and the reader, made once
@@ -97,6 +101,19 @@ class QAEngine:
         if cfg.neural_no_answer_threshold is not None:
             return cfg.neural_no_answer_threshold
         return float(self.reader.manifest["no_answer_threshold"])  # type: ignore[attr-defined]
+
+    @property
+    def calibration(self) -> CalibrationTable | None:
+        """The confidence calibration table (loaded on first use); None, with a warning
+        logged once, when it is missing or malformed: answers then carry no confidence."""
+        with self._parts_lock:
+            if self._calibration is False:
+                try:
+                    self._calibration = load_table(self.config.reader.calibration_file)
+                except ModelError as exc:
+                    logging.getLogger(__name__).warning("%s", exc)
+                    self._calibration = None
+        return self._calibration  # type: ignore[return-value]
 
     @property
     def index_dir(self) -> Path:
@@ -196,6 +213,9 @@ class QAEngine:
         restored = query.restored
         resolved = resolve(restored, self._cited(backend, turns), _rare_words(backend)) \
             if turns else Resolved(restored, restored)
+        if not resolved.used_history and is_vague(restored):
+            return QAResult(question=question, no_answer=True, vague=True,
+                            clarification=clarification(restored))
         n = max(k, self.config.reader.passages)
         if resolved.used_history:
             passages, resolved = self._rank_resolved(backend, query, resolved, n, filters)
@@ -203,7 +223,8 @@ class QAEngine:
             passages = self._rank(backend, query, n, filters)
         answers = self.reader.read(resolved.question, passages,
                                    backend.documents_map([p.doc_id for p in passages]))
-        answers = answers[: self.config.reader.max_answers]
+        answers = with_confidence(answers[: self.config.reader.max_answers], self.calibration,
+                                  getattr(self.reader, "kind", "heuristic"), resolved.question)
         from qa.reader import is_no_answer
 
         refused = is_no_answer(answers, self.no_answer_threshold)

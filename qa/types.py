@@ -63,7 +63,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """A verbatim span of a document with its score in [0, 1]."""
+    """A verbatim span of a document with its reader's raw score in [0, 1] and, when the
+    engine has a calibration table, its ``confidence``: the share of answers at that score
+    that were right on held-out data, and its level ("high", "medium", "low")."""
 
     text: str
     score: float
@@ -71,12 +73,16 @@ class Answer:
     passage_text: str
     passage_start: int
     passage_end: int
+    confidence: float | None = None
+    confidence_level: str | None = None
 
     def to_dict(self) -> dict:
         """The answer as it appears in the JSON contract."""
         return {
             "text": self.text,
             "score": round(float(self.score), 6),
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
+            "confidence_level": self.confidence_level,
             "citation": self.citation.to_dict(),
             "passage": {
                 "text": self.passage_text,
@@ -127,6 +133,8 @@ class QAResult:
     passages: tuple[Passage, ...] = field(default_factory=tuple)
     undated_excluded: int = 0  # undated documents a date filter left out (0: none or included)
     understood: str | None = None  # how a follow-up was read with the history, else None
+    vague: bool = False  # too vague to answer (then no_answer too); see qa/vague.py
+    clarification: str | None = None  # the request to be more specific, when vague
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README."""
@@ -134,6 +142,8 @@ class QAResult:
             "question": self.question,
             "understood": self.understood,
             "no_answer": self.no_answer,
+            "vague": self.vague,
+            "clarification": self.clarification,
             "answers": [a.to_dict() for a in self.answers],
             "passages": [p.to_dict() for p in self.passages],
             "undated_excluded": self.undated_excluded,

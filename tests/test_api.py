@@ -99,11 +99,42 @@ def test_ask_returns_the_cli_json_contract(client, engine):
     assert resp.status_code == 200
     body = resp.json()
     assert body == engine.ask(QUESTION, k=3).to_dict()
-    assert set(body) == {"question", "understood", "no_answer", "answers", "passages",
-                         "undated_excluded"}
+    assert set(body) == {"question", "understood", "no_answer", "vague", "clarification",
+                         "answers", "passages", "undated_excluded"}
     assert body["understood"] is None  # no history
     assert 0 < len(body["passages"]) <= 3
     assert body["passages"][0]["doc_id"] == "cao_loc"
+
+
+def test_ask_answers_carry_calibrated_confidence(client):
+    body = client.post("/api/ask", json={"question": QUESTION}).json()
+    assert body["answers"] and body["vague"] is False and body["clarification"] is None
+    for ans in body["answers"]:
+        assert 0.0 <= ans["confidence"] <= 1.0 and 0.0 <= ans["score"] <= 1.0
+        assert ans["confidence_level"] in {"high", "medium", "low"}
+
+
+def test_without_a_calibration_table_answers_say_so(engine, tmp_path, caplog):
+    from dataclasses import replace
+
+    reader = replace(engine.config.reader, calibration_file=tmp_path / "none.json")
+    bare = QAEngine(replace(engine.config, reader=reader), embedder=HashEmbedder())
+    with caplog.at_level("WARNING"):
+        best = bare.ask(QUESTION).answers[0]
+    assert best.confidence is None and best.confidence_level is None and best.score > 0
+    assert "none.json" in caplog.text and "calibrate_confidence" in caplog.text
+
+
+def test_ask_vague_question_asks_to_be_specific(client):
+    body = client.post("/api/ask", json={"question": "Kết quả thế nào?"}).json()
+    assert body["vague"] is True and body["no_answer"] is True and body["answers"] == []
+    assert body["clarification"].startswith("Câu hỏi chưa rõ: bạn muốn hỏi kết quả")
+    # After a turn about a topic the same words are a follow-up, answered from that topic.
+    follow = client.post("/api/ask", json={"question": "Kết quả thế nào?", "history": [
+        {"question": QUESTION, "answer": "452,2 tỷ đồng"}]}).json()
+    assert follow["vague"] is False and follow["clarification"] is None
+    assert follow["understood"].startswith("Kết quả thế nào? (ngữ cảnh: ")
+    assert follow["passages"][0]["doc_id"] == "cao_loc"
 
 
 def test_ask_answer_is_a_verbatim_span(client, engine):

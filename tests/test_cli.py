@@ -72,6 +72,20 @@ def test_build_search_show_remove(capsys, built):
     assert json.loads(out) == []
 
 
+def test_ask_json_has_confidence_and_vague(capsys, built):
+    docs, idx = built
+    run(capsys, "index", "build", str(docs), "--index", str(idx))
+    rc, out, _ = run(capsys, "ask", "Tỷ lệ hộ nghèo của huyện là bao nhiêu?", "--index",
+                     str(idx), "--json")
+    best = json.loads(out)["answers"][0]
+    assert rc == 0 and best["text"] == "1,29%"
+    assert 0 <= best["confidence"] <= 1 and best["confidence_level"] in {"high", "medium", "low"}
+    rc, out, _ = run(capsys, "ask", "Bao nhieu?", "--index", str(idx), "--json")
+    assert rc == 0 and json.loads(out)["vague"] is True
+    rc, out, _ = run(capsys, "ask", "Bao nhiêu?", "--index", str(idx))
+    assert rc == 0 and out.startswith("Câu hỏi chưa rõ")
+
+
 def test_questions_file_errors(capsys, built, tmp_path):
     docs, idx = built
     run(capsys, "index", "build", str(docs), "--index", str(idx))

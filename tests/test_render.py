@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 
 from index.types import Document
 from qa.types import Answer, Citation, Passage, QAResult
@@ -149,3 +150,22 @@ def test_alternatives_are_real_answers_and_overlapping_passages_show_once():
     assert "Huyện <sup>" not in html
     assert "800 cây keo <sup>[1]</sup>" in html and "40 ha <sup>[2]</sup>" in html
     assert html.count('class="hd-source"') == 2
+
+
+def test_answer_html_shows_the_calibrated_level_not_the_raw_score():
+    passage = "Tổng thu ngân sách ước đạt 452,2 tỷ đồng, bằng 105% dự toán."
+    best = replace(_answer(passage, 0, "452,2 tỷ đồng"), score=0.99, confidence=0.62,
+                   confidence_level="medium")
+    html = answer_html(QAResult("Tổng thu?", False, (best,), ()))
+    assert "Độ tin cậy: trung bình (khoảng 6/10 câu trả lời ở mức này là đúng)" in html
+    assert "hd-conf-medium" in html and "99%" not in html
+    bare = answer_html(QAResult("Tổng thu?", False, (_answer(passage, 0, "105%"),), ()))
+    assert "chưa hiệu chỉnh" in bare and "81%" not in bare
+
+
+def test_vague_question_gets_a_request_to_be_specific():
+    result = QAResult("Kết quả thế nào?", True, vague=True,
+                      clarification="Câu hỏi chưa rõ: bạn muốn hỏi <kết quả> của việc gì?")
+    html = answer_html(result)
+    assert "hd-vague" in html and "Câu hỏi chưa rõ" in html and "&lt;kết quả&gt;" in html
+    assert NO_ANSWER not in html

@@ -15,6 +15,7 @@ from html import escape
 from urllib.parse import quote
 
 from index.types import Document
+from qa.calibration import confidence_text
 from qa.types import Answer, Passage, QAResult
 
 NO_ANSWER = "Không tìm thấy câu trả lời trong tài liệu"
@@ -172,6 +173,8 @@ def source_numbers(answers: Sequence[Answer]) -> list[int]:
 def answer_html(result: QAResult, base: str = "/viewer") -> str:
     """The chat reply for a result: short answer first, then real alternatives, then the
     numbered sources (one per distinct passage)."""
+    if result.vague:
+        return vague_html(result)
     if result.no_answer or not result.answers:
         return no_answer_html(result, base)
     answers = shown_answers(result.answers)
@@ -179,7 +182,8 @@ def answer_html(result: QAResult, base: str = "/viewer") -> str:
     best = answers[0]
     parts = [f'<div class="hd-reply">{understood_html(result)}<p class="hd-short"><b>Trả lời:</b> '
              f'<span class="hd-answer">{_inline(best.text)}</span> <sup>[1]</sup> '
-             f'<span class="hd-score">(độ tin cậy {best.score:.0%})</span></p>']
+             f'<span class="hd-score hd-conf-{escape(best.confidence_level or "none")}">'
+             f'{escape(confidence_text(best.confidence, best.confidence_level))}</span></p>']
     others = [f"{_inline(a.text)} <sup>[{n}]</sup>"
               for a, n in zip(answers[1:], numbers[1:], strict=True)]
     if others:
@@ -188,6 +192,12 @@ def answer_html(result: QAResult, base: str = "/viewer") -> str:
     items = "".join(answer_source(i, a, base) for i, a in enumerate(firsts, 1))
     parts.append(f'<p class="hd-label">Nguồn:</p><ol class="hd-sources">{items}</ol>')
     return "".join(parts) + undated_note(result.undated_excluded) + "</div>"
+
+
+def vague_html(result: QAResult) -> str:
+    """The chat reply to a question too vague to answer: a request to be more specific."""
+    return (f'<div class="hd-reply hd-vague"><p class="hd-short">'
+            f"{_inline(result.clarification or '')}</p></div>")
 
 
 def no_answer_html(result: QAResult, base: str = "/viewer", shown: int = 3) -> str:
