@@ -32,7 +32,6 @@ __all__ = ["add_documents", "build_chat", "chat_concurrency", "converse", "follo
            "page_head", "respond", "start_upload", "upload_name"]
 
 Message = dict[str, str]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".pdf", ".docx"]
 
 EXAMPLES = [
     "Tổng thu ngân sách Nhà nước trên địa bàn huyện Cao Lộc năm 2020 ước đạt bao nhiêu?",
