@@ -61,7 +61,7 @@ class ReaderConfig:
     no_answer_threshold: float = 0.54  # calibrated on data, see docs/calibration.md
     max_answers: int = 3
     passages: int = 5  # passages the reader looks at
-    kind: str = "auto"  # "auto" (neural when its weights are installed), "neural", "heuristic"
+    kind: str = "auto"  # "auto" (neural when promoted), "neural", "heuristic", "ensemble"
     neural_no_answer_threshold: float | None = None  # None: the trained reader's calibrated one
     neural_rank_decay: float = 0.5  # prior exp(-decay * rank) on the retrieval rank; ViQuAD dev
     calibration_file: Path | None = None  # score -> P(right); None: qa/models/calibration.json

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="retrieval mode for R@k/MRR (answers always use hybrid)")
-    p.add_argument("--reader", choices=["auto", "neural", "heuristic"], default=None,
+    p.add_argument("--reader", choices=["auto", "neural", "heuristic", "ensemble"], default=None,
                    help="which reader answers (default: config, i.e. auto)")
     p.add_argument("--conversations", action="store_true",
                    help="FILE is CoQA/ViCoQA JSON: ask every turn in order with its history "

@@ -81,26 +81,40 @@ class QAEngine:
         from qa.neural import NeuralReader, promoted
 
         kind, emb = self.config.reader.kind, self.embedder
-        if kind not in ("auto", "neural", "heuristic"):
-            raise ModelError(f"config.reader.kind {kind!r} is unknown; use auto, neural or "
-                             "heuristic")
+        if kind not in ("auto", "neural", "heuristic", "ensemble"):
+            raise ModelError(f"config.reader.kind {kind!r} is unknown; use auto, neural, "
+                             "heuristic or ensemble")
         real = getattr(emb, "model_id", MODEL_ID) == MODEL_ID
         if kind == "neural" or (kind == "auto" and real and promoted()):
             return NeuralReader(self.config)
         from qa.reader import HeuristicReader
 
-        return HeuristicReader(embed_queries=emb.encode_queries,
-                               embed_passages=emb.encode_passages)
+        heuristic = HeuristicReader(embed_queries=emb.encode_queries,
+                                    embed_passages=emb.encode_passages)
+        if kind != "ensemble":
+            return heuristic
+        from qa.ensemble import EnsembleReader
+
+        neural = NeuralReader(self.config)
+        return EnsembleReader([("heuristic", heuristic, self.config.reader.no_answer_threshold),
+                               ("neural", neural, self._neural_threshold(neural))],
+                              self.calibration, self.config.reader.max_answers)
+
+    def _neural_threshold(self, reader: Reader) -> float:
+        """The neural reader's refusal threshold (config, else its manifest's)."""
+        if self.config.reader.neural_no_answer_threshold is not None:
+            return self.config.reader.neural_no_answer_threshold
+        return float(reader.manifest["no_answer_threshold"])  # type: ignore[attr-defined]
 
     @property
     def no_answer_threshold(self) -> float:
         """The refusal threshold of the active reader."""
-        cfg = self.config.reader
-        if getattr(self.reader, "kind", "") != "neural":
-            return cfg.no_answer_threshold
-        if cfg.neural_no_answer_threshold is not None:
-            return cfg.neural_no_answer_threshold
-        return float(self.reader.manifest["no_answer_threshold"])  # type: ignore[attr-defined]
+        kind = getattr(self.reader, "kind", "")
+        if kind == "ensemble":
+            return 0.0  # each of its readers refused below its own threshold already
+        if kind != "neural":
+            return self.config.reader.no_answer_threshold
+        return self._neural_threshold(self.reader)
 
     @property
     def calibration(self) -> CalibrationTable | None:

@@ -227,6 +227,22 @@ def test_engine_uses_the_active_readers_threshold(tmp_path) -> None:
     assert plain.no_answer_threshold == 0.11
 
 
+def test_engine_builds_the_ensemble_of_both_readers(tmp_path) -> None:
+    from qa.engine import QAEngine
+    from qa.ensemble import EnsembleReader
+    from tests.fakes import HashEmbedder
+
+    cfg = ReaderConfig(kind="ensemble", no_answer_threshold=0.11, neural_no_answer_threshold=0.77)
+    engine = QAEngine(Config.from_env(index_dir=tmp_path / "i", reader=cfg),
+                      embedder=HashEmbedder())
+    reader = engine.reader
+    assert isinstance(reader, EnsembleReader)
+    assert [(kind, threshold) for kind, _, threshold in reader.readers] == \
+        [("heuristic", 0.11), ("neural", 0.77)]
+    assert reader.table is engine.calibration is not None
+    assert engine.no_answer_threshold == 0.0  # its readers refuse on their own thresholds
+
+
 # -- the shipped model -----------------------------------------------------------------------------
 PASSAGE = ("Năm 2020, tổng thu ngân sách nhà nước trên địa bàn huyện Cao Lộc ước đạt 452,2 tỷ "
            "đồng, tăng 3,5% so với cùng kỳ.\n\nĐoàn công tác do đồng chí Hoàng Văn Nghiệm, "
