@@ -35,7 +35,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from calibrate_threshold import DATA, HELDOUT, SEEDS_QA, build, is_correct, sample  # noqa: E402
+from calibrate_threshold import (  # noqa: E402
+    DATA,
+    HELDOUT,
+    SEEDS_QA,
+    ask_all,
+    build,
+    sample,
+)
 
 from hoidap.config import Config, ReaderConfig  # noqa: E402
 from qa.calibration import (  # noqa: E402
@@ -79,26 +86,6 @@ def engine_for(index_dir: Path, embedder, kind: str):
     return QAEngine(Config.from_env(index_dir=index_dir, reader=reader), embedder=embedder)
 
 
-def ask_all(name: str, kind: str, engine, examples: list[Example], out) -> list[dict]:
-    """Ask every question; write and return one record each."""
-    rows = []
-    for i, ex in enumerate(examples, 1):
-        t = time.perf_counter()
-        result = engine.ask(ex.question)
-        top = result.answers[0] if result.answers else None
-        row = {"set": name, "reader": kind, "qid": ex.qid, "doc": ex.doc,
-               "question": ex.question, "answerable": ex.answerable,
-               "score": top.score if top else 0.0, "answer": top.text if top else None,
-               "correct": bool(top) and is_correct(top.text, ex, top.citation.doc_id, True),
-               "seconds": round(time.perf_counter() - t, 3)}
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        out.flush()
-        rows.append(row)
-        if i % 100 == 0:
-            print(f"  {name}/{kind}: {i}/{len(examples)}", file=sys.stderr, flush=True)
-    return rows
-
-
 def run(args: argparse.Namespace) -> list[dict]:
     """Build the indexes, ask everything with each reader, return the records."""
     from index.embedder import Embedder
@@ -122,8 +109,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         jobs.append(("seeds", EvalSet(tuple(seeds)), tuple(seeds)))
         for kind in args.readers:
             for name, _, questions in jobs:
-                rows += ask_all(name, kind, engine_for(Path(tmp) / name, embedder, kind),
-                                list(questions), out)
+                rows += ask_all(name, engine_for(Path(tmp) / name, embedder, kind),
+                                list(questions), True, out, {"reader": kind}, every=100)
     return rows
 
 

@@ -96,23 +96,25 @@ def is_correct(text: str, example: Example, doc_id: str, check_doc: bool) -> boo
     return contains_answer(text, example.answers) or token_f1(text, example.answers) >= 0.5
 
 
-def ask_all(name: str, engine, examples: list[Example], check_doc: bool, out) -> list[dict]:
-    """Ask every question; write and return one record each."""
+def ask_all(name: str, engine, examples: list[Example], check_doc: bool, out,
+            tags: dict | None = None, every: int = 50) -> list[dict]:
+    """Ask every question; write and return one record each (plus ``tags``, e.g. the reader,
+    and the question's document)."""
     rows = []
     for i, ex in enumerate(examples, 1):
         t = time.perf_counter()
         result = engine.ask(ex.question)
         top = result.answers[0] if result.answers else None
-        row = {"set": name, "qid": ex.qid, "question": ex.question,
-               "answerable": ex.answerable, "score": top.score if top else 0.0,
-               "answer": top.text if top else None,
+        row = {"set": name, **(tags or {}), "qid": ex.qid, "doc": ex.doc,
+               "question": ex.question, "answerable": ex.answerable,
+               "score": top.score if top else 0.0, "answer": top.text if top else None,
                "correct": bool(top) and is_correct(top.text, ex, top.citation.doc_id, check_doc),
                "seconds": round(time.perf_counter() - t, 3)}
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
         rows.append(row)
-        if i % 50 == 0:
-            print(f"  {name}: {i}/{len(examples)}", file=sys.stderr)
+        if i % every == 0:
+            print(f"  {name}: {i}/{len(examples)}", file=sys.stderr, flush=True)
     return rows
 
 
