@@ -68,15 +68,6 @@ def _check_args(args: argparse.Namespace, config: Config) -> None:
         raise InputError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
 
 
-def _write_results(path: str, results) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            for r in results:
-                fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise InputError(f"cannot write --out {path}: {exc}") from exc
-
-
 def format_metrics(metrics: dict) -> str:
     """The metrics as an aligned two-column table."""
     rows = []
@@ -114,7 +105,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     metrics = summarize(results, mode=args.mode, k=args.k)
     metrics["reader"] = getattr(engine.reader, "kind", "heuristic")
     if args.out:
-        _write_results(args.out, results)
+        _write_dicts(args.out, [r.to_dict() for r in results])
     print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
     return 0
 
@@ -173,6 +164,7 @@ def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, dat
 
 
 def _write_dicts(path: str, rows: list[dict]) -> None:
+    """``rows`` as JSON lines in ``--out`` (an :class:`InputError` when it cannot be written)."""
     try:
         with open(path, "w", encoding="utf-8") as fh:
             for row in rows:
