@@ -208,7 +208,8 @@ def taken_names(engine: QAEngine, folder: Path) -> set[str]:
         docs = engine.documents()
     except IndexStateError:
         return set()
-    return {d.doc_id for d in docs if Path(d.source).parent != folder.resolve()}
+    here = folder.resolve()
+    return {d.doc_id for d in docs if Path(d.source).parent != here}
 
 
 def commit_uploads(update: Update, saved: Sequence[Saved],
