@@ -248,10 +248,9 @@ def _cleared() -> tuple:
     return [], "", [], gr.Button(visible=False), saved([], [])
 
 
-def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs | None = None) -> gr.Blocks:
+def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs) -> gr.Blocks:
     """The chat page as Gradio Blocks (mount it with ``gr.mount_gradio_app``); uploads are
     indexed by ``jobs`` (the REST API's queue) in the background."""
-    jobs = jobs or IndexJobs(engine)
     workers = chat_concurrency(engine.config.limits.chat_concurrency, os.cpu_count())
     with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
