@@ -26,7 +26,7 @@ from ui.messages import vietnamese
 from ui.progress import PROGRESS_CSS, progress_html
 from ui.render import answer_html, document_label, error_html, question_html
 from ui.session import STORAGE_KEY, restored, saved
-from ui.uploads import Incoming, intake, upload_name
+from ui.uploads import Incoming, accepted_types, intake, upload_name
 
 __all__ = ["add_documents", "build_chat", "chat_concurrency", "converse", "follow_upload",
            "page_head", "respond", "start_upload", "upload_name"]
@@ -293,12 +293,13 @@ def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs) -> gr.Blocks:
                                           elem_id="include_undated")
                 with gr.Accordion("Thêm tài liệu", open=True):
                     limits = engine.config.limits
-                    gr.Markdown(f"Tệp {', '.join(limits.upload_types)} (tối đa "
+                    types = accepted_types(limits)
+                    gr.Markdown(f"Tệp {', '.join(types)} (tối đa "
                                 f"{limits.max_upload_mb:g} MB mỗi tệp). "
                                 "Tài liệu được lập chỉ mục ở chế độ nền (vẫn hỏi được trong "
                                 "lúc đó) và hỏi được khi xong.")
                     files = gr.UploadButton("Tải tài liệu lên…", file_count="multiple",
-                                            file_types=list(limits.upload_types),
+                                            file_types=types,
                                             elem_id="upload")
                     status = gr.HTML(elem_id="upload_status")
 
