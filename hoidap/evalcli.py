@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
+from hoidap.cliutil import print_json, progress_bar
 from hoidap.config import Config
 from hoidap.errors import InputError
 
@@ -106,7 +107,7 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     metrics["reader"] = getattr(engine.reader, "kind", "heuristic")
     if args.out:
         _write_dicts(args.out, [r.to_dict() for r in results])
-    print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
+    print_json(metrics) if args.json else print(format_metrics(metrics))
     return 0
 
 
@@ -141,7 +142,7 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
     if args.out:
         _write_dicts(args.out, results_all)
     if args.json:
-        print(json.dumps(out if args.compare else next(iter(out.values())), ensure_ascii=False))
+        print_json(out if args.compare else next(iter(out.values())))
     else:
         print("\n\n".join(format_conversation_metrics(m) for m in out.values()))
     return 0
@@ -150,7 +151,6 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
 def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, data):
     """A warmed-up engine over ``--index``, or with ``--build`` over a temporary index of
     ``data``'s paragraphs (removed when ``stack`` closes)."""
-    from hoidap.cliutil import progress_bar
     from qa.engine import QAEngine
     from qa.evaluate import build_eval_index
 
