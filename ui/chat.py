@@ -207,12 +207,12 @@ def upload_message(engine: QAEngine, job: IndexJob | None, rejected: Sequence[st
 
 
 def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
-                  progress: Callable[[str, int, int], None] | None = None,
-                  jobs: IndexJobs | None = None) -> str:
-    """Index uploaded files and wait for it; a Vietnamese status line (Markdown)."""
+                  progress: Callable[[str, int, int], None] | None = None) -> str:
+    """Index uploaded files in a queue of their own and wait for it; a Vietnamese status line
+    (Markdown). The page itself follows its uploads with :func:`follow_upload`."""
     if not files:
         return "Chưa chọn tệp nào."
-    job, rejected = start_upload(engine, jobs or IndexJobs(engine), files, folder, progress)
+    job, rejected = start_upload(engine, IndexJobs(engine), files, folder, progress)
     return upload_message(engine, job, rejected)
 
 
