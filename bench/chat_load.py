@@ -22,7 +22,6 @@ import gzip
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import urllib.request
 from pathlib import Path
 
 from benchutil import ROOT, SHARED, save
-from load import HOST, build_seed_index, free_port, percentile, questions, start_server, wait_ready
+from load import HOST, build_seed_index, free_port, latency_ms, questions, start_server, wait_ready
 
 NEWS = SHARED / "data" / "vntc_news_train.jsonl.gz"
 UPLOAD_BYTES = 450_000
@@ -102,10 +101,7 @@ def summary(users: list[User], wall: float) -> dict:
     return {"users": len(users), "questions": len(lat), "errors": len(errors),
             "error_samples": errors[:5], "seconds": round(wall, 1),
             "questions_per_s": round(len(lat) / wall, 2) if wall else 0.0,
-            "p50_ms": round(percentile(lat, 50) * 1000),
-            "p95_ms": round(percentile(lat, 95) * 1000),
-            "max_ms": round(max(lat, default=0) * 1000),
-            "mean_ms": round(statistics.fmean(lat) * 1000) if lat else 0}
+            **latency_ms(lat, (50, 95), None)}
 
 
 def run_round(url: str, n: int, qs: list[str], at_least: int,

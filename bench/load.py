@@ -53,6 +53,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+def latency_ms(lat: list[float], percentiles: tuple[int, ...] = (50, 95, 99),
+               digits: int | None = 1) -> dict[str, float]:
+    """Percentiles, maximum and mean of latencies ``lat`` (seconds), in ms rounded to
+    ``digits`` (None: whole ms)."""
+    out = {f"p{q}_ms": round(percentile(lat, q) * 1000, digits) for q in percentiles}
+    out["max_ms"] = round(max(lat, default=0) * 1000, digits)
+    out["mean_ms"] = round(statistics.fmean(lat) * 1000 if lat else 0.0, digits)
+    return out
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of process ``pid`` in MiB (Linux /proc)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -143,12 +153,7 @@ def run_round(port: int, clients: int, seconds: float, max_requests: int,
     lat = [x for t in threads for x in t.latencies]
     errors = [e for t in threads for e in t.errors]
     return {"requests": len(lat), "errors": len(errors), "error_samples": errors[:5],
-            "seconds": round(wall, 1), "rps": round(len(lat) / wall, 2),
-            "p50_ms": round(percentile(lat, 50) * 1000, 1),
-            "p95_ms": round(percentile(lat, 95) * 1000, 1),
-            "p99_ms": round(percentile(lat, 99) * 1000, 1),
-            "max_ms": round(max(lat, default=0) * 1000, 1),
-            "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else 0.0}
+            "seconds": round(wall, 1), "rps": round(len(lat) / wall, 2), **latency_ms(lat)}
 
 
 def build_seed_index(index_dir: Path, fake: bool) -> None:

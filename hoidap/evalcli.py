@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
+from hoidap.cliutil import print_json, progress_bar
 from hoidap.config import Config
 from hoidap.errors import InputError
 
@@ -68,15 +69,6 @@ def _check_args(args: argparse.Namespace, config: Config) -> None:
         raise InputError(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
 
 
-def _write_results(path: str, results) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            for r in results:
-                fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise InputError(f"cannot write --out {path}: {exc}") from exc
-
-
 def format_metrics(metrics: dict) -> str:
     """The metrics as an aligned two-column table."""
     rows = []
@@ -114,8 +106,8 @@ def cmd_eval(args: argparse.Namespace, config: Config) -> int:
     metrics = summarize(results, mode=args.mode, k=args.k)
     metrics["reader"] = getattr(engine.reader, "kind", "heuristic")
     if args.out:
-        _write_results(args.out, results)
-    print(json.dumps(metrics, ensure_ascii=False) if args.json else format_metrics(metrics))
+        _write_dicts(args.out, [r.to_dict() for r in results])
+    print_json(metrics) if args.json else print(format_metrics(metrics))
     return 0
 
 
@@ -150,7 +142,7 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
     if args.out:
         _write_dicts(args.out, results_all)
     if args.json:
-        print(json.dumps(out if args.compare else next(iter(out.values())), ensure_ascii=False))
+        print_json(out if args.compare else next(iter(out.values())))
     else:
         print("\n\n".join(format_conversation_metrics(m) for m in out.values()))
     return 0
@@ -159,7 +151,6 @@ def cmd_eval_conversations(args: argparse.Namespace, config: Config) -> int:
 def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, data):
     """A warmed-up engine over ``--index``, or with ``--build`` over a temporary index of
     ``data``'s paragraphs (removed when ``stack`` closes)."""
-    from hoidap.cliutil import progress_bar
     from qa.engine import QAEngine
     from qa.evaluate import build_eval_index
 
@@ -173,6 +164,7 @@ def _eval_engine(stack: ExitStack, args: argparse.Namespace, config: Config, dat
 
 
 def _write_dicts(path: str, rows: list[dict]) -> None:
+    """``rows`` as JSON lines in ``--out`` (an :class:`InputError` when it cannot be written)."""
     try:
         with open(path, "w", encoding="utf-8") as fh:
             for row in rows:

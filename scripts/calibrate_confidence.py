@@ -41,10 +41,11 @@ from calibrate_threshold import (  # noqa: E402
     SEEDS_QA,
     ask_all,
     build,
+    engine_for,
     sample,
 )
 
-from hoidap.config import Config, ReaderConfig  # noqa: E402
+from hoidap.config import Config  # noqa: E402
 from qa.calibration import (  # noqa: E402
     TABLE_FILE,
     CalibrationMap,
@@ -76,14 +77,6 @@ def heldout_split(seed: int = 13, fraction: float = 0.06) -> EvalSet:
     paragraphs = tuple(Paragraph(ids[g], g.split(":")[0].split("/")[-1], contexts[g])
                        for g in groups)
     return EvalSet(examples, paragraphs)
-
-
-def engine_for(index_dir: Path, embedder, kind: str):
-    """An engine that never refuses, with reader ``kind``."""
-    from qa.engine import QAEngine
-
-    reader = ReaderConfig(no_answer_threshold=0.0, neural_no_answer_threshold=0.0, kind=kind)
-    return QAEngine(Config.from_env(index_dir=index_dir, reader=reader), embedder=embedder)
 
 
 def run(args: argparse.Namespace) -> list[dict]:

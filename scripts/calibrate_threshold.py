@@ -69,13 +69,13 @@ def merge(sets: list[tuple[str, EvalSet]]) -> EvalSet:
     return EvalSet(tuple(examples), tuple(paragraphs))
 
 
-def engine_for(index_dir: Path, embedder):
-    """An engine that never refuses (threshold 0) and always uses the heuristic reader."""
+def engine_for(index_dir: Path, embedder, kind: str = "heuristic"):
+    """An engine that never refuses (every refusal threshold 0), with reader ``kind`` (here:
+    always the heuristic one; scripts/calibrate_confidence.py asks with each reader)."""
     from qa.engine import QAEngine
 
-    config = Config.from_env(index_dir=index_dir,
-                             reader=ReaderConfig(no_answer_threshold=0.0, kind="heuristic"))
-    return QAEngine(config, embedder=embedder)
+    reader = ReaderConfig(no_answer_threshold=0.0, neural_no_answer_threshold=0.0, kind=kind)
+    return QAEngine(Config.from_env(index_dir=index_dir, reader=reader), embedder=embedder)
 
 
 def build(data: EvalSet, source: str, index_dir: Path, embedder) -> None:

@@ -231,6 +231,7 @@ def test_a_failed_upload_leaves_nothing_behind(built, tmp_path, via, crash):
     else:
         message = _upload_chat(broken, folder, "tin.txt", second)
         assert message.startswith("Không thêm được tài liệu")
+        assert "chỉ mục không thay đổi" in message and "Lỗi:" not in message  # in Vietnamese
     assert sorted(p.name for p in folder.iterdir()) == ["tin.txt"]  # no set-aside copy
     assert (folder / "tin.txt").read_bytes() == first  # the earlier version is back
     fresh = QAEngine(built, embedder=HashEmbedder())

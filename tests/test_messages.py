@@ -38,6 +38,18 @@ def test_errors_a_chat_user_can_cause_read_in_vietnamese(call, args, needle) -> 
     assert not text.startswith("Lỗi:")
 
 
+def test_upload_failures_a_chat_user_can_meet_read_in_vietnamese() -> None:
+    from ui.jobs import portable
+    from ui.uploads import _as_input_error
+
+    failed = vietnamese(str(portable(RuntimeError("hết bộ nhớ"))))
+    assert failed == ("Lập chỉ mục không thành công (RuntimeError: hết bộ nhớ); chỉ mục không "
+                      "thay đổi.")
+    full = vietnamese(str(_as_input_error("bao_cao.txt", OSError("No space left on device"))))
+    assert full == ("bao_cao.txt: không lưu được tệp (No space left on device); hãy kiểm tra "
+                    "dung lượng đĩa còn trống.")
+
+
 def test_an_unknown_message_keeps_its_text_behind_a_vietnamese_lead_in() -> None:
     assert vietnamese("something new happened") == "Lỗi: something new happened"
 

@@ -75,6 +75,8 @@ def test_saved_keeps_only_the_latest_messages_and_turns():
     {"messages": [Q, {"role": "user", "content": 3}], "turns": []},
     {"messages": [Q, A], "turns": [{"question": ""}]},
     {"messages": [Q, A], "turns": [{"question": "q", "extra": 1}]},
+    {"messages": [Q, {"role": "system", "content": "x"}], "turns": [{"question": "q"}]},
+    {"messages": "x", "turns": [{"question": "q"}]},
 ])
 def test_restored_gives_an_empty_conversation_for_a_malformed_value(value):
     assert restored(value) == ([], [])

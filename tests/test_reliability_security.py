@@ -15,7 +15,7 @@ from tests.fakes import HashEmbedder
 from ui.app import create_app
 from ui.chat import add_documents
 from ui.security import TokenBucket, safe_next, session_value
-from ui.uploads import upload_name
+from ui.uploads import UploadTypeError, accepted_types, check_type, upload_name
 
 TOKEN = "s3cret-Token_42"
 QUESTION = "Tỷ lệ hộ nghèo của huyện còn bao nhiêu?"
@@ -185,6 +185,13 @@ def test_rest_upload_type_and_size_limits(base, tmp_path):
     resp = client.post("/api/documents", files={"files": ("big.txt", big, "text/plain")})
     assert resp.status_code == 413 and "HOIDAP_MAX_UPLOAD_MB" in resp.json()["message"]
     assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+
+
+def test_accepted_upload_types_are_allowed_and_readable():
+    limits = LimitsConfig(upload_types=(".pdf", ".rtf", ".txt"))  # no loader reads .rtf
+    assert accepted_types(limits) == [".pdf", ".txt"]
+    with pytest.raises(UploadTypeError, match=r"upload one of \.pdf, \.txt \("):
+        check_type("ghi_chu.rtf", limits)
 
 
 def test_chat_upload_limits(base, tmp_path):

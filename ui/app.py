@@ -212,7 +212,7 @@ class UploadFailedError(InputError):
 
 
 def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path,
-                jobs: IndexJobs | None = None) -> dict:
+                jobs: IndexJobs) -> dict:
     """Check every file (type, size), save them under safe names, index them with the
     chat's background job queue and wait for it (``ui.uploads.intake``, ``ui.jobs``). Files
     that cannot be indexed leave nothing behind; when none can, the request fails."""
@@ -221,7 +221,7 @@ def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path,
                          f"{MAX_FILES_PER_UPLOAD} at a time")
     incoming = [Incoming.from_stream(f.filename, f.size, f.file) for f in files]
     saved, _ = intake(engine, incoming, folder, strict=True)
-    report, kept = (jobs or IndexJobs(engine)).submit(saved).result()
+    report, kept = jobs.submit(saved).result()
     if not kept:
         reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in report.failed)
         raise UploadFailedError(f"no file could be indexed ({reasons}); nothing was kept")

@@ -26,7 +26,7 @@ from ui.messages import vietnamese
 from ui.progress import PROGRESS_CSS, progress_html
 from ui.render import answer_html, document_label, error_html, question_html
 from ui.session import STORAGE_KEY, restored, saved
-from ui.uploads import Incoming, intake, upload_name
+from ui.uploads import Incoming, accepted_types, intake, upload_name
 
 __all__ = ["add_documents", "build_chat", "chat_concurrency", "converse", "follow_upload",
            "page_head", "respond", "start_upload", "upload_name"]
@@ -207,12 +207,12 @@ def upload_message(engine: QAEngine, job: IndexJob | None, rejected: Sequence[st
 
 
 def add_documents(engine: QAEngine, files: Sequence[str] | None, folder: Path,
-                  progress: Callable[[str, int, int], None] | None = None,
-                  jobs: IndexJobs | None = None) -> str:
-    """Index uploaded files and wait for it; a Vietnamese status line (Markdown)."""
+                  progress: Callable[[str, int, int], None] | None = None) -> str:
+    """Index uploaded files in a queue of their own and wait for it; a Vietnamese status line
+    (Markdown). The page itself follows its uploads with :func:`follow_upload`."""
     if not files:
         return "Chưa chọn tệp nào."
-    job, rejected = start_upload(engine, jobs or IndexJobs(engine), files, folder, progress)
+    job, rejected = start_upload(engine, IndexJobs(engine), files, folder, progress)
     return upload_message(engine, job, rejected)
 
 
@@ -248,10 +248,9 @@ def _cleared() -> tuple:
     return [], "", [], gr.Button(visible=False), saved([], [])
 
 
-def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs | None = None) -> gr.Blocks:
+def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs) -> gr.Blocks:
     """The chat page as Gradio Blocks (mount it with ``gr.mount_gradio_app``); uploads are
     indexed by ``jobs`` (the REST API's queue) in the background."""
-    jobs = jobs or IndexJobs(engine)
     workers = chat_concurrency(engine.config.limits.chat_concurrency, os.cpu_count())
     with gr.Blocks(title="Hỏi đáp tài liệu", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
@@ -294,12 +293,13 @@ def build_chat(engine: QAEngine, uploads: Path, jobs: IndexJobs | None = None) -
                                           elem_id="include_undated")
                 with gr.Accordion("Thêm tài liệu", open=True):
                     limits = engine.config.limits
-                    gr.Markdown(f"Tệp {', '.join(limits.upload_types)} (tối đa "
+                    types = accepted_types(limits)
+                    gr.Markdown(f"Tệp {', '.join(types)} (tối đa "
                                 f"{limits.max_upload_mb:g} MB mỗi tệp). "
                                 "Tài liệu được lập chỉ mục ở chế độ nền (vẫn hỏi được trong "
                                 "lúc đó) và hỏi được khi xong.")
                     files = gr.UploadButton("Tải tài liệu lên…", file_count="multiple",
-                                            file_types=list(limits.upload_types),
+                                            file_types=types,
                                             elem_id="upload")
                     status = gr.HTML(elem_id="upload_status")
 

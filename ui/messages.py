@@ -26,6 +26,13 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), v)
      r"“Từ ngày” (\1) sau “Đến ngày” (\2): hãy đổi chỗ hai ngày."),
     (r"unknown document id\(s\) in filter: (.*)",
      r"Không có tài liệu nào mã \1 trong chỉ mục: hãy chọn lại trong danh sách."),
+    (r"the indexing worker stopped without a result \(exit code ([^)]*)\).*",
+     r"Tiến trình lập chỉ mục dừng lại mà không có kết quả (mã thoát \1); chỉ mục không thay "
+     r"đổi (chi tiết trong nhật ký máy chủ)."),
+    (r"indexing failed: (.*); nothing was changed",
+     r"Lập chỉ mục không thành công (\1); chỉ mục không thay đổi."),
+    (r"(.*?): cannot be saved \((.*)\); check free disk space",
+     r"\1: không lưu được tệp (\2); hãy kiểm tra dung lượng đĩa còn trống."),
     (r"'?(.*?)'?: file type '?([^']*)'? is not accepted; upload one of ([^(]*?) \((\w+)\)",
      r"\1: không nhận loại tệp \2; hãy tải lên một trong các loại \3 (\4)."),
     (r"'?(.*?)'? is ([\d.]+) MB or more; the upload limit is (\S+) MB per file \((\w+)\)",

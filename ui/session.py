@@ -32,30 +32,35 @@ def message_text(content: Any) -> str | None:
     return None
 
 
-def _messages(items: Any) -> list[dict[str, str]]:
+def _messages(items: Any) -> list[dict[str, str]] | None:
+    """The latest messages as role + text; None when ``items`` is not a list of them."""
     if not isinstance(items, list):
-        return []
+        return None
     out = []
     for m in items:
         text = message_text(m.get("content")) if isinstance(m, dict) else None
         if text is None or m.get("role") not in ROLES:
-            return []
+            return None
         out.append({"role": m["role"], "content": text})
     return out[-MAX_MESSAGES:]
 
 
 def saved(messages: Sequence[Any], turns: Sequence[Turn]) -> dict[str, list]:
     """The JSON value to store for this conversation (the latest messages and turns)."""
-    return {"messages": _messages(list(messages)),
+    return {"messages": _messages(list(messages)) or [],
             "turns": [asdict(t) for t in turns][-MAX_TURNS:]}
 
 
 def restored(value: Any) -> tuple[list[dict[str, str]], list[Turn]]:
-    """(messages, turns) from a stored value; empty when it is missing or malformed."""
+    """(messages, turns) from a stored value; empty when it is missing or malformed (bad
+    messages too: turns without the messages they belong to are not brought back)."""
     if not isinstance(value, dict) or not isinstance(value.get("turns", []), list):
+        return [], []
+    messages = _messages(value.get("messages", []))
+    if messages is None:
         return [], []
     try:
         turns = list(parse_history(value.get("turns", [])[-MAX_TURNS:]))
     except HoidapError:
         return [], []
-    return _messages(value.get("messages")), turns
+    return messages, turns

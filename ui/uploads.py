@@ -50,12 +50,17 @@ def upload_name(original: str, taken: set[str]) -> str:
     return stem + suffix
 
 
+def accepted_types(limits: LimitsConfig) -> list[str]:
+    """The suffixes an upload may have: allowed (``HOIDAP_UPLOAD_TYPES``) and read by a
+    loader, in the configured order."""
+    return [t for t in limits.upload_types if t in SUPPORTED]
+
+
 def check_type(name: str, limits: LimitsConfig) -> None:
-    """:class:`UploadTypeError` unless the name ends with a suffix that is allowed and that a
-    loader reads."""
+    """:class:`UploadTypeError` unless the name ends with a suffix of :func:`accepted_types`."""
     suffix = Path(name.replace("\x00", "")).suffix.lower()
-    if suffix not in limits.upload_types or suffix not in SUPPORTED:
-        accepted = [t for t in limits.upload_types if t in SUPPORTED]
+    accepted = accepted_types(limits)
+    if suffix not in accepted:
         raise UploadTypeError(
             f"{name!r}: file type {suffix or '(none)'!r} is not accepted; upload one of "
             f"{', '.join(accepted)} (HOIDAP_UPLOAD_TYPES)")
@@ -208,7 +213,8 @@ def taken_names(engine: QAEngine, folder: Path) -> set[str]:
         docs = engine.documents()
     except IndexStateError:
         return set()
-    return {d.doc_id for d in docs if Path(d.source).parent != folder.resolve()}
+    here = folder.resolve()
+    return {d.doc_id for d in docs if Path(d.source).parent != here}
 
 
 def commit_uploads(update: Update, saved: Sequence[Saved],
