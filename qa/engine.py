@@ -308,8 +308,9 @@ class QAEngine:
         """Add/update ``paths``, drop ``remove`` and set user ``dates`` (doc id -> ISO date,
         nothing re-embedded) in one new index version."""
         with self._build_lock:
-            current = self._retriever or open_engine(self.config, create=True, fresh=fresh)
-            target = current.writer(fresh)
+            current = self._retriever  # one opened now is on the version on disk: the writer
+            target = open_engine(self.config, create=True, fresh=fresh) if current is None \
+                else current.writer(fresh)
             report = write_documents(target, list(paths), self.config, self.embedder,
                                      remove=remove, fresh=fresh, progress=progress,
                                      dates=dates)
