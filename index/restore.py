@@ -9,7 +9,7 @@ to single syllables). Pure functions over token lists; the table is saved as JSO
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from index.text import fold, token_spans
 
@@ -26,8 +26,15 @@ QUESTION_WORDS: Table = {
 }
 
 
-def _pairs(toks: list[str]) -> Iterable[tuple[str, str]]:
-    return zip(toks, toks[1:], strict=False)
+def syllable_grams(toks: Sequence[str]) -> list[str]:
+    """The syllables ``toks`` and their adjacent pairs ("a b"): what the table counts."""
+    return [*toks, *(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))]
+
+
+def grams(text: str) -> list[str]:
+    """Lowercase syllables and adjacent syllable pairs of ``text`` (as :func:`build_table`
+    counts them)."""
+    return syllable_grams([t for t, _, _ in token_spans(text)])
 
 
 def build_table(texts: Iterable[str], min_pair_count: int | None = None) -> Table:
@@ -41,8 +48,7 @@ def build_table(texts: Iterable[str], min_pair_count: int | None = None) -> Tabl
     for text in texts:
         toks = [t for t, _, _ in token_spans(text)]
         seen += len(toks)
-        grams = [*toks, *(f"{a} {b}" for a, b in _pairs(toks))]
-        for gram in grams:
+        for gram in syllable_grams(toks):
             key = fold(gram)
             if key != gram or any(c.isalpha() for c in gram):
                 counts.setdefault(key, Counter())[gram] += 1

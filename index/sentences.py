@@ -125,18 +125,14 @@ def _trim(text: str, start: int, end: int) -> Span:
     return start, end
 
 
-def clause_spans(text: str, start: int, end: int, min_chars: int = 120) -> list[tuple[int, int]]:
+def clause_spans(text: str, start: int, end: int, min_chars: int = 120) -> list[Span]:
     """A long sentence ``text[start:end]`` cut at semicolons into trimmed clauses."""
     if end - start <= min_chars:
         return [(start, end)]
-    out: list[tuple[int, int]] = []
+    out: list[Span] = []
     # a semicolon inside quotes ("“...; ...”") does not end a clause
     for m in re.finditer(r"(?:“[^”]*”|\"[^\"]*\"|[^;])+;?", text[start:end]):
-        a, b = start + m.start(), start + m.end()
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
+        a, b = _trim(text, start + m.start(), start + m.end())
         if b > a:
             out.append((a, b))
     return out

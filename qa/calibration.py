@@ -20,7 +20,6 @@ from hoidap.errors import ModelError
 from qa.types import Answer
 
 TABLE_FILE = Path(__file__).resolve().parent / "models" / "calibration.json"
-LEVELS = ("high", "medium", "low")
 
 
 @dataclass(frozen=True)

@@ -127,11 +127,16 @@ def _folded_text(text: str) -> str:
     return " " + " ".join(fold_lower(w) for w in words(text)) + " "
 
 
+def any_accented(ws: Sequence[str]) -> bool:
+    """Whether any of the words ``ws`` carries a diacritic (else they are matched folded)."""
+    return any(fold_lower(w) != w.lower() for w in ws)
+
+
 def content_words(text: str) -> list[str]:
     """The content words of ``text``, lowercased NFC, in order, without function words or
     question phrases."""
     ws = words(text)
-    accented = any(fold_lower(w) != w.lower() for w in ws)
+    accented = any_accented(ws)
     key = (lambda w: w.lower()) if accented else (lambda w: fold_lower(w))
     stop = _STOP if accented else _STOP_FOLDED
     keys = [key(w) for w in ws]

@@ -186,9 +186,7 @@ class QAEngine:
     def undated_excluded(self, filters: Filters | None) -> int:
         """How many undated documents ``filters``' date range leaves out (0 when no date
         bound is set or undated documents are included)."""
-        if filters is None or not filters.dated or filters.include_undated:
-            return 0
-        return self._retrieval().undated(filters.doc_ids)
+        return _undated_excluded(self._retrieval(), filters)
 
     def _fused(self, backend: SearchEngine, query: Query, vec, k: int,
                filters: Filters | None, mode: Mode = "hybrid") -> list[Passage]:
@@ -244,7 +242,7 @@ class QAEngine:
         refused = is_no_answer(answers, self.no_answer_threshold)
         return QAResult(question=question, no_answer=refused,
                         answers=() if refused else tuple(answers), passages=tuple(passages[:k]),
-                        undated_excluded=self.undated_excluded(filters),
+                        undated_excluded=_undated_excluded(backend, filters),
                         understood=resolved.understood if resolved.used_history else None)
 
     def _cited(self, backend: SearchEngine, turns: Sequence[Turn]) -> list[Turn]:
@@ -310,8 +308,9 @@ class QAEngine:
         """Add/update ``paths``, drop ``remove`` and set user ``dates`` (doc id -> ISO date,
         nothing re-embedded) in one new index version."""
         with self._build_lock:
-            current = self._retriever or open_engine(self.config, create=True, fresh=fresh)
-            target = current.writer(fresh)
+            current = self._retriever  # one opened now is on the version on disk: the writer
+            target = open_engine(self.config, create=True, fresh=fresh) if current is None \
+                else current.writer(fresh)
             report = write_documents(target, list(paths), self.config, self.embedder,
                                      remove=remove, fresh=fresh, progress=progress,
                                      dates=dates)
@@ -339,6 +338,13 @@ def _rare_words(backend: SearchEngine):
         return None
 
     return lambda word: 0.0 < bm25.doc_share(word) <= RARE_SHARE
+
+
+def _undated_excluded(backend: SearchEngine, filters: Filters | None) -> int:
+    """:meth:`QAEngine.undated_excluded` on ``backend`` (the version a question began with)."""
+    if filters is None or not filters.dated or filters.include_undated:
+        return 0
+    return backend.undated(filters.doc_ids)
 
 
 def _within(filters: Filters | None, doc_ids: Sequence[str]) -> Filters | None:

@@ -1,5 +1,5 @@
 """Vietnamese word lists the span extractor recognises answers by: approximators, multipliers,
-units, organisation heads, time units, titles, place words, surnames, particles, number
+units, organisation heads, titles, place words, surnames, particles, number
 words. Data only."""
 
 APPROXIMATORS = ("gần như", "xấp xỉ", "khoảng", "trên", "dưới", "gần", "hơn", "ngót", "chừng")
@@ -18,7 +18,6 @@ UNITS = (
 )
 ORG_HEADS = ("đại học", "cao đẳng", "học viện", "bệnh viện", "trung tâm", "công ty", "ngân hàng",
              "viện", "trường", "tập đoàn", "tổng công ty", "nhà máy", "khu công nghiệp")
-TIME_UNITS = frozenset({"giây", "phút", "giờ", "ngày", "tuần", "tháng", "năm", "thế kỷ"})
 TITLES = ("đồng chí", "đ/c", "ông", "bà", "anh", "chị", "thầy", "cô", "cụ", "bác", "chú",
           "ngài", "tiến sĩ", "giáo sư", "bác sĩ", "thượng tướng", "trung tướng", "thiếu tướng",
           "đại tá", "thượng tá", "trung tá", "thiếu tá", "nhà báo", "nghệ sĩ")

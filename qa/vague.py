@@ -11,8 +11,8 @@ after a turn about a topic is answered with that topic).
 from __future__ import annotations
 
 from index.text import fold_lower
-from qa.conversation import content_words
-from qa.conversation import words as all_words
+from index.text import words as all_words
+from qa.conversation import any_accented, content_words
 
 # Word groups that say what is asked, not what it is about (whole groups, lowercase NFC).
 _TOPICLESS = """
@@ -36,7 +36,7 @@ _WHAT = (("ket qua", "kết quả"), ("tinh hinh", "tình hình"), ("ty le", "t�
 def topic_words(question: str) -> list[str]:
     """The words of ``question`` that pin down a topic (lowercased NFC, in order)."""
     words = content_words(question)
-    accented = any(fold_lower(w) != w.lower() for w in all_words(question))
+    accented = any_accented(all_words(question))
     keys = words if accented else [fold_lower(w) for w in words]
     groups = TOPICLESS if accented else TOPICLESS_FOLDED
     left, i = [], 0

@@ -31,9 +31,10 @@ import numpy as np
 from hoidap.config import EMBED_DIM, ChunkingConfig, Config
 from hoidap.errors import IndexNotFoundError, IndexVersionError
 from index.bm25 import folded_tokens
+from index.restore import grams
 from index.text import fold
 from index.types import Chunk, Document
-from qa.search.milvus.escape import bm25_query, filter_expr, grams, in_expr
+from qa.search.milvus.escape import bm25_query, filter_expr, in_expr
 from qa.search.milvus.schema import (
     CHUNK_FIELDS,
     DOC_FIELDS,

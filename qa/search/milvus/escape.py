@@ -11,7 +11,6 @@ import json
 from collections.abc import Sequence
 
 from index.bm25 import exact_tokens, folded_tokens
-from index.text import token_spans
 from qa.types import Filters
 
 MAX_BYTES = 65535  # Milvus VARCHAR limit
@@ -37,12 +36,6 @@ def bm25_query(query: str, exact: bool) -> str:
     """The BM25 query for ``query``: folded tokens, plus the exact ones when ``exact``."""
     folded = ["_f" + encode_token(t) for t in folded_tokens(query)]
     return " ".join([*(encode_token(t) for t in exact_tokens(query) if exact), *folded])
-
-
-def grams(text: str) -> list[str]:
-    """Lowercase syllables and adjacent syllable pairs of ``text`` (as ``build_table`` counts)."""
-    toks = [t for t, _, _ in token_spans(text)]
-    return [*toks, *(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))]
 
 
 def split_utf8(text: str, max_bytes: int = PART_BYTES) -> list[str]:

@@ -8,9 +8,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from index.restore import QUESTION_WORDS, Table
+from index.restore import QUESTION_WORDS, Table, grams
 from index.text import fold
-from qa.search.milvus.escape import grams
 
 MAX_GRAM_BYTES = 1000
 
