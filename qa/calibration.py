@@ -219,13 +219,14 @@ def question_group(question: str) -> str:
 def with_confidence(answers: Sequence[Answer], table: CalibrationTable | None,
                     reader_kind: str, question: str = "") -> list[Answer]:
     """``answers`` to ``question`` with their calibrated confidence (unchanged without a
-    table or a map for ``reader_kind``)."""
+    table or a map for ``reader_kind``; an answer that already has one, e.g. from the
+    ensemble reader, keeps it)."""
     if table is None or not answers:
         return list(answers)
     group = question_group(question)
     out = []
     for a in answers:
-        conf = table.confidence(reader_kind, a.score, group)
+        conf = None if a.confidence is not None else table.confidence(reader_kind, a.score, group)
         out.append(a if conf is None else replace(a, confidence=conf.value,
                                                   confidence_level=conf.level))
     return out

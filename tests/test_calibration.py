@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -119,6 +120,8 @@ def test_with_confidence_uses_the_readers_map():
     assert high.score == 0.95  # the raw score is kept
     assert with_confidence([_answer(0.3)], table, "neural")[0].confidence is None
     assert with_confidence([_answer(0.3)], None, "heuristic")[0].confidence is None
+    rated = replace(_answer(0.3), confidence=0.7, confidence_level="medium")
+    assert with_confidence([rated], table, "heuristic")[0].confidence == 0.7  # kept as given
 
 
 def test_the_shipped_table_loads_and_is_monotone():
