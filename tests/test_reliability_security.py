@@ -14,7 +14,7 @@ from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 from ui.app import create_app
 from ui.chat import add_documents
-from ui.security import TokenBucket, safe_next, session_value
+from ui.security import MAX_FILES_PER_UPLOAD, TokenBucket, safe_next, session_value
 from ui.uploads import UploadTypeError, accepted_types, check_type, upload_name
 
 TOKEN = "s3cret-Token_42"
@@ -201,6 +201,24 @@ def test_chat_upload_limits(base, tmp_path):
     big.write_text("Văn bản. " * 500, encoding="utf-8")
     message = add_documents(engine, [str(big)], tmp_path / "uploads")
     assert "Không thêm được tệp nào" in message and "HOIDAP_MAX_UPLOAD_MB" in message
+
+
+def test_too_many_files_refuse_the_whole_upload_in_rest_and_chat(base, tmp_path):
+    config = replace(base, home=tmp_path)
+    names = [f"bao_cao_{i}.txt" for i in range(MAX_FILES_PER_UPLOAD + 1)]
+    resp = _client(config).post("/api/documents", files=[
+        ("files", (n, "Xã Đồng Tâm có 120 hộ nghèo.".encode(), "text/plain")) for n in names])
+    assert resp.status_code == 422
+    assert f"send at most {MAX_FILES_PER_UPLOAD}" in resp.json()["message"]
+    paths = []
+    for n in names:
+        (tmp_path / n).write_text("Xã Đồng Tâm có 120 hộ nghèo.", encoding="utf-8")
+        paths.append(str(tmp_path / n))
+    engine = QAEngine(config, embedder=HashEmbedder())
+    message = add_documents(engine, paths, tmp_path / "uploads")
+    assert f"Đã chọn {len(names)} tệp" in message
+    assert f"tối đa {MAX_FILES_PER_UPLOAD} tệp" in message
+    assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
 
 
 # -- escaping -----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from qa.engine import QAEngine
 from qa.types import Filters, make_filters
 from ui.jobs import IndexJobs
 from ui.render import VIEWER_CSP, viewer_page
-from ui.security import MAX_FILES_PER_UPLOAD, Guard
+from ui.security import Guard
 from ui.uploads import Incoming, UploadTooLargeError, UploadTypeError, intake
 
 log = logging.getLogger("hoidap.web")
@@ -216,9 +216,6 @@ def add_uploads(engine: QAEngine, files: list[UploadFile], folder: Path,
     """Check every file (type, size), save them under safe names, index them with the
     chat's background job queue and wait for it (``ui.uploads.intake``, ``ui.jobs``). Files
     that cannot be indexed leave nothing behind; when none can, the request fails."""
-    if len(files) > MAX_FILES_PER_UPLOAD:
-        raise InputError(f"{len(files)} files in one upload; send at most "
-                         f"{MAX_FILES_PER_UPLOAD} at a time")
     incoming = [Incoming.from_stream(f.filename, f.size, f.file) for f in files]
     saved, _ = intake(engine, incoming, folder, strict=True)
     report, kept = jobs.submit(saved).result()

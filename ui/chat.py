@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from hoidap.errors import HoidapError
+from hoidap.errors import HoidapError, InputError
 from index.dates import valid_date
 from qa.conversation import MAX_TURNS, Turn, turn_from
 from qa.engine import QAEngine
@@ -180,7 +180,10 @@ def start_upload(engine: QAEngine, jobs: IndexJobs, files: Sequence[str], folder
     their indexing; returns the job (None when no file was kept) and, as escaped
     Vietnamese HTML, why each other file was refused."""
     incoming = [Incoming.from_path(f) for f in files]
-    saved, rejected = intake(engine, incoming, folder.resolve(), strict=False)
+    try:
+        saved, rejected = intake(engine, incoming, folder.resolve(), strict=False)
+    except InputError as exc:  # the whole upload is refused (too many files)
+        return None, [escape(vietnamese(str(exc)))]
     reasons = [escape(vietnamese(str(exc))) for _, exc in rejected]
     return (jobs.submit(saved, progress) if saved else None), reasons
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.S), v) for p, v in (
+    (r"(\d+) files in one upload; send at most (\d+) at a time",
+     r"Đã chọn \1 tệp trong một lần tải lên: mỗi lần tải tối đa \2 tệp."),
     (r"the question is empty.*", "Câu hỏi đang để trống: hãy nhập một câu hỏi, ví dụ "
                                  "“Tỷ lệ hộ nghèo của huyện Ba Chẽ còn bao nhiêu?”"),
     (r"the question has (\d+) characters; the limit is (\d+).*",

@@ -15,6 +15,7 @@ from hoidap.config import LimitsConfig
 from hoidap.errors import HoidapError, IndexStateError, InputError
 from index.clean import safe_doc_id
 from index.loaders import SUPPORTED
+from ui.security import MAX_FILES_PER_UPLOAD
 
 if TYPE_CHECKING:
     from index.build import BuildReport, Progress
@@ -162,7 +163,11 @@ def intake(engine: QAEngine, files: Sequence[Incoming], folder: Path, *,
     """Save uploaded files into ``folder`` under safe names, within the type and size limits:
     the one intake of the REST API and the chat. ``strict`` (REST): the first bad file fails
     the whole upload with its error and nothing is written; otherwise bad files are returned
-    with their errors and the others saved. On any other failure nothing saved stays."""
+    with their errors and the others saved. More than ``MAX_FILES_PER_UPLOAD`` files fail
+    the whole upload either way. On any other failure nothing saved stays."""
+    if len(files) > MAX_FILES_PER_UPLOAD:
+        raise InputError(f"{len(files)} files in one upload; send at most "
+                         f"{MAX_FILES_PER_UPLOAD} at a time")
     limits = engine.config.limits
     ok, rejected = _checked(files, limits, strict)
     folder.mkdir(parents=True, exist_ok=True)
