@@ -81,6 +81,29 @@ def cmd_index_info(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_index_optimize(args: argparse.Namespace, config: Config) -> int:
+    from qa.search import open_engine
+
+    engine = open_engine(config, create=True)
+    optimize = getattr(engine, "optimize", None)
+    if optimize is None:
+        raise InputError(f"the {engine.name} engine merges its own segments; "
+                         "hoidap index optimize is for the local index")
+    groups = optimize()
+    print_json({"merged": [list(g) for g in groups], **engine.info()}) if args.json else \
+        print(f"merged {sum(len(g) for g in groups)} segments; {engine.summary()}")
+    return 0
+
+
+def cmd_index_upgrade(args: argparse.Namespace, config: Config) -> int:
+    from index.upgrade import upgrade_index
+
+    commit = upgrade_index(config.resolved_index_dir, config.vectors)
+    print(f"index {config.resolved_index_dir} converted to format 2 ({len(commit.segments)} "
+          "segment, nothing re-embedded)")
+    return 0
+
+
 # -- search / ask -----------------------------------------------------------------------------
 def cmd_search(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QAEngine
@@ -193,10 +216,19 @@ def _index_parser(sub) -> None:
                    help="embed with Ray Data (a local instance, or a cluster ADDRESS)")
     b.add_argument("--json", action="store_true", help="print the build report as JSON")
     b.set_defaults(func=cmd_index_build)
-    i = isub.add_parser("info", help="show the index manifest")
+    i = isub.add_parser("info", help="show the index: format, counts, segments, tombstones")
     add_index_options(i)
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index_info)
+    o = isub.add_parser("optimize", help="merge the index's segments into one, dropping "
+                        "deleted chunks (vectors re-used)")
+    add_index_options(o)
+    o.add_argument("--json", action="store_true")
+    o.set_defaults(func=cmd_index_optimize)
+    u = isub.add_parser("upgrade", help="convert an index of format 1 to segments "
+                        "(nothing re-embedded)")
+    add_index_options(u)
+    u.set_defaults(func=cmd_index_upgrade)
 
 
 def _query_parsers(sub) -> None:

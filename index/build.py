@@ -7,7 +7,7 @@ is never re-embedded). The write itself goes through an engine: ``qa.search.writ
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from index.chunking import chunk_document, embedding_text
 from index.dates import valid_date
 from index.loaders import iter_files
 from index.parse_worker import ParseWorker, load_checked
-from index.store import text_hash
+from index.segment import text_hash
 from index.types import Chunk, Document
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -83,22 +83,32 @@ def collect_documents(paths: Sequence[Path], limits: LimitsConfig | None = None,
     Each file is read in a worker process with ``limits.parse_timeout_s`` per file
     (0: in this process, no time limit); files over the size limits are skipped.
     """
+    failures: list[tuple[str, str]] = []
+    docs = [d for group in iter_documents(paths, limits, failures) for d in group]
+    return docs, failures
+
+
+def iter_documents(paths: Sequence[Path], limits: LimitsConfig | None,
+                   failures: list[tuple[str, str]], group: int = 64) -> Iterator[list[Document]]:
+    """:func:`collect_documents` ``group`` files at a time (ids unique across groups);
+    failures are appended to ``failures`` as they happen."""
     limits = limits or LimitsConfig()
     files, failed = iter_files(paths)
-    failures = [(str(p), reason) for p, reason in failed]
-    docs: list[Document] = []
+    failures.extend((str(p), reason) for p, reason in failed)
     taken: set[str] = set()
     with ParseWorker(limits) as worker:
         load = worker.load if limits.parse_timeout_s else partial(load_checked, limits=limits)
-        for path in files:
-            try:
-                doc = _unique_id(load(path), taken)
-            except HoidapError as exc:
-                failures.append((str(path), str(exc)))
-                continue
-            taken.add(doc.doc_id)
-            docs.append(doc)
-    return docs, failures
+        for first in range(0, len(files), group):
+            docs: list[Document] = []
+            for path in files[first:first + group]:
+                try:
+                    doc = _unique_id(load(path), taken)
+                except HoidapError as exc:
+                    failures.append((str(path), str(exc)))
+                    continue
+                taken.add(doc.doc_id)
+                docs.append(doc)
+            yield docs
 
 
 USER_DATE = "user"  # date_source of a date set with ``--date``: kept until changed again

@@ -1,280 +1,278 @@
-"""The saved index folder: documents, chunks, vectors (FAISS) and BM25, described by a manifest.
+"""A saved index folder read as one index: the segments its commit names, less tombstones.
 
-Layout of an index folder ``DIR``::
+Layout of an index folder ``DIR`` (format 2, see docs/index-format.md)::
 
-    DIR/CURRENT            name of the active version folder (replaced atomically)
-    DIR/v-<stamp>/         one complete, immutable version
-        manifest.json      format version, model, dimension, chunking, per-document hashes, counts
-        documents.jsonl    one cleaned document per line (metadata + text)
-        chunks.jsonl       one chunk per line (id, doc_id, start, end, paragraph)
-        embeddings.npy     float32 (n_chunks, dim), row i = chunk i (also the embedding cache)
-        dense.faiss        FAISS inner-product index over the normalised embeddings: exact
-                           (flat) below ``VectorIndexConfig.exact_below`` vectors, HNSW above
-        restore.json       folded -> accented spellings, to restore diacritics on queries
-        bm25/, bm25_folded/  bm25s indexes over syllables, exact and diacritic-folded
+    DIR/COMMIT         the live segments and their deleted documents (``index.commit``)
+    DIR/seg-<id>/      immutable segments (``index.segment``)
+    DIR/write.lock     held by the one process writing
 
-A new version is written into a temporary folder, renamed into place, and only then does
-``CURRENT`` switch to it (``os.replace``), so a crash at any point leaves the previous version
-loadable. Nothing is pickled.
+:class:`LoadedIndex` presents the live chunks of all segments in one row space (segment by
+segment, in commit order): corpus-wide BM25 (``bm25``), the merged spelling table, documents
+and chunks. Opening one re-uses the segments an earlier one already read, so picking up a
+commit that added one small segment reads only that segment.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from hoidap.config import EMBED_DIM, FORMAT_VERSION, MODEL_ID, ChunkingConfig, VectorIndexConfig
-from hoidap.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError
-from index.bm25 import BM25Pair
-from index.restore import Table, build_table
+from hoidap.config import FORMAT_VERSION
+from hoidap.errors import IndexCorruptError, IndexStateError
+from index.commit import Commit, read_commit, rebuild_hint
+from index.postings import Postings, bm25_scores, live_df
+from index.restore import QUESTION_WORDS
+from index.segment import Segment, text_hash  # noqa: F401  (text_hash: re-exported)
+from index.text import fold, tokens
 from index.types import Chunk, Document
-
-CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
-RESTORE = "restore.json"
-REQUIRED_FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "embeddings.npy",
-                  "dense.faiss", RESTORE)
-
-
-def rebuild_hint(index_dir: Path) -> str:
-    """The command that rebuilds an index folder from scratch."""
-    return f"rebuild it with: hoidap index build --fresh PATH... --index {index_dir}"
 
 
 @dataclass(frozen=True)
-class IndexData:
-    """Everything needed to write a version: documents, chunks (in row order) and their vectors."""
+class BM25View:
+    """Exact and folded BM25 over the live rows of all segments (one row space)."""
 
-    documents: tuple[Document, ...]
-    chunks: tuple[Chunk, ...]
-    embeddings: np.ndarray  # float32 (len(chunks), dim)
-    embed_texts: tuple[str, ...]  # text indexed for each chunk (title-prefixed)
-    chunking: ChunkingConfig
-    model_id: str = MODEL_ID
-    dim: int = EMBED_DIM
-    vectors: VectorIndexConfig = VectorIndexConfig()
+    exact: tuple[tuple[Postings, np.ndarray | None], ...]
+    folded: tuple[tuple[Postings, np.ndarray | None], ...]
+    live_rows: tuple[np.ndarray, ...]
+    size: int
+
+    def _stats(self, parts) -> float:
+        total = sum(float(np.asarray(p.doclen).sum()) if live is None
+                    else float(np.asarray(p.doclen)[live].sum()) for p, live in parts)
+        return total / self.size if self.size else 0.0
+
+    @cached_property
+    def avgdl(self) -> tuple[float, float]:
+        """Average live row length, exact and folded tokens."""
+        return self._stats(self.exact), self._stats(self.folded)
+
+    def _variant(self, parts, query: list[str], avgdl: float) -> np.ndarray:
+        per = bm25_scores(parts, query, self.size, avgdl)
+        if not per:
+            return np.zeros(0, np.float32)
+        return np.concatenate([s[rows] for s, rows in zip(per, self.live_rows, strict=True)])
+
+    def scores(self, query: str, exact: bool = True) -> np.ndarray:
+        """Exact + folded BM25 of every live row (folded only unless ``exact``)."""
+        folded = self._variant(self.folded, tokens(fold(query)), self.avgdl[1])
+        if not exact:
+            return folded
+        return self._variant(self.exact, tokens(query), self.avgdl[0]) + folded
+
+    def coverage(self, query: str) -> float:
+        """Share of the query's folded tokens some live row holds (0 for an empty query)."""
+        toks = tokens(fold(query))
+        if not toks or not self.size:
+            return 0.0
+        return sum(live_df(self.folded, t) > 0 for t in toks) / len(toks)
+
+    def doc_share(self, word: str) -> float:
+        """Share of live rows holding ``word`` (exact when it has diacritics, else folded)."""
+        if not self.size:
+            return 0.0
+        low = word.lower()
+        parts, key = (self.folded, low) if fold(low) == low else (self.exact, low)
+        return live_df(parts, key) / self.size
 
 
-@dataclass
+class SpellingTable(Mapping[str, str]):
+    """folded gram -> the live corpus's most frequent accented spelling, looked up per key
+    across segments (nothing merged in advance); question words always known."""
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self.segments = segments
+        syllables = sum(int(s.meta.get("syllables") or 0) for s in segments)
+        self.min_pair_count = 1 if syllables < 1_000_000 else 2
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        if key in QUESTION_WORDS:
+            return QUESTION_WORDS[key]
+        counts: dict[str, int] = {}
+        for seg in self.segments:
+            flat = seg.spellings.get(key)
+            for spelling, n in zip(flat[::2], flat[1::2], strict=True) if flat else ():
+                counts[spelling] = counts.get(spelling, 0) + n
+        if not counts:
+            return default
+        best = max(counts, key=counts.__getitem__)  # first of equals: first seen
+        if best != key and (counts[best] >= self.min_pair_count or " " not in key):
+            return best
+        return default
+
+    def __getitem__(self, key: str) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        keys = dict.fromkeys(k for s in self.segments for k in s.spellings)
+        return iter(k for k in {**keys, **dict.fromkeys(QUESTION_WORDS)} if k in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class LoadedIndex:
-    """A loaded, read-only index version."""
+    """The live content of one commit of ``path``: segments less their deleted documents."""
 
-    path: Path
-    manifest: dict
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    embeddings: np.ndarray
-    dense: object  # faiss.Index
-    bm25: BM25Pair
-    embed_hashes: list[str]  # per chunk: hash of the text that was embedded (cache key)
-    restore_table: Table  # folded spelling -> the corpus's accented spelling
+    def __init__(self, path: Path, commit: Commit, segments: Sequence[Segment]) -> None:
+        self.path = path
+        self.commit = commit
+        self.segments = tuple(segments)
+
+    # -- which rows are live ------------------------------------------------------------------
+    def deleted(self, seg: Segment) -> tuple[str, ...]:
+        """Deleted documents of ``seg`` in this commit."""
+        return self.commit.deleted.get(seg.name, ())
+
+    @cached_property
+    def live_docs(self) -> dict[str, tuple[int, dict]]:
+        """Live doc id -> (segment number, its entry in the segment's metadata)."""
+        out: dict[str, tuple[int, dict]] = {}
+        for i, seg in enumerate(self.segments):
+            gone = set(self.deleted(seg))
+            out.update((d, (i, m)) for d, m in seg.meta["documents"].items() if d not in gone)
+        return out
+
+    @cached_property
+    def live_masks(self) -> tuple[np.ndarray | None, ...]:
+        """Per segment, a boolean mask of live rows (None: all live)."""
+        masks = []
+        for seg in self.segments:
+            gone = set(self.deleted(seg))
+            if not gone:
+                masks.append(None)
+                continue
+            dead = [i for i, d in enumerate(seg.meta["documents"]) if d in gone]
+            masks.append(~np.isin(seg.row_docs, dead))
+        return tuple(masks)
+
+    @cached_property
+    def live_rows(self) -> tuple[np.ndarray, ...]:
+        """Per segment, its live rows (ascending)."""
+        return tuple(np.arange(s.size) if m is None else np.flatnonzero(m)
+                     for s, m in zip(self.segments, self.live_masks, strict=True))
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """Position of each segment's first live row in the live row space (and the total)."""
+        return np.concatenate([[0], np.cumsum([len(r) for r in self.live_rows])]).astype(int)
+
+    # -- content ------------------------------------------------------------------------------
+    @cached_property
+    def documents(self) -> dict[str, Document]:
+        """Live documents by id."""
+        docs = {}
+        for seg in self.segments:
+            gone = set(self.deleted(seg))
+            docs.update((k, v) for k, v in seg.documents.items() if k not in gone)
+        return docs
+
+    @cached_property
+    def chunks(self) -> list[Chunk]:
+        """Live chunks in row-space order."""
+        out: list[Chunk] = []
+        for seg, rows in zip(self.segments, self.live_rows, strict=True):
+            chunks = seg.chunks
+            out.extend(chunks if len(rows) == seg.size else [chunks[i] for i in rows])
+        return out
+
+    @cached_property
+    def bm25(self) -> BM25View:
+        """Corpus-wide BM25 over the live rows."""
+        masks = self.live_masks
+        return BM25View(tuple(zip((s.postings[0] for s in self.segments), masks, strict=True)),
+                        tuple(zip((s.postings[1] for s in self.segments), masks, strict=True)),
+                        self.live_rows, int(self.offsets[-1]))
+
+    @cached_property
+    def restore_table(self) -> SpellingTable:
+        """The spelling table diacritics are restored from."""
+        return SpellingTable(self.segments)
+
+    def locate(self, pos: int) -> tuple[Segment, int]:
+        """``(segment, row)`` of live row ``pos``."""
+        i = int(np.searchsorted(self.offsets, pos, side="right")) - 1
+        return self.segments[i], int(self.live_rows[i][pos - self.offsets[i]])
+
+    def vectors_by_hash(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the live rows whose embedded text has one of ``hashes``."""
+        wanted = np.asarray(sorted(set(hashes)), dtype="S32")
+        out: dict[str, np.ndarray] = {}
+        for seg, rows in zip(self.segments, self.live_rows, strict=True):
+            hit = rows[np.isin(seg.hashes[rows], wanted)] if len(wanted) else rows[:0]
+            out.update((seg.hashes[r].decode(), np.asarray(seg.embeddings[r])) for r in hit)
+        return out
 
     @property
-    def chunk_row(self) -> dict[str, int]:
-        """Chunk id -> row number (vectors, BM25 document ids)."""
-        return {c.chunk_id: i for i, c in enumerate(self.chunks)}
+    def manifest(self) -> dict:
+        """The self-description ``hoidap index info`` prints."""
+        c = self.commit
+        dead = sum(sum(self.segments[i].meta["documents"][d]["chunks"] for d in self.deleted(s))
+                   for i, s in enumerate(self.segments))
+        return {
+            "format_version": FORMAT_VERSION, "generation": c.generation, "model_id": c.model_id,
+            "dim": c.dim, "chunking": c.chunking,
+            "dense": max((s.meta["dense"] for s in self.segments),
+                         key=lambda d: d["kind"] == "hnsw", default={"kind": "flat"}),
+            "counts": {"documents": len(self.live_docs),
+                       "chunks": sum(m["chunks"] for _, m in self.live_docs.values())},
+            "segments": [{"name": s.name, "chunks": s.size,
+                          "deleted_documents": len(self.deleted(s)),
+                          "dense": s.meta["dense"]["kind"]} for s in self.segments],
+            "tombstones": {"documents": sum(len(self.deleted(s)) for s in self.segments),
+                           "chunks": dead},
+            "documents": {d: {"content_hash": m["content_hash"], "chunks": m["chunks"]}
+                          for d, (_, m) in sorted(self.live_docs.items())},
+        }
+
+    def read_documents(self, doc_ids: Sequence[str]) -> list[Document]:
+        """Live documents among ``doc_ids``, read from their segments (sorted by id)."""
+        by_seg: dict[int, list[str]] = {}
+        for d in sorted(set(doc_ids) & set(self.live_docs)):
+            by_seg.setdefault(self.live_docs[d][0], []).append(d)
+        docs = [doc for i, ids in by_seg.items() for doc in self.segments[i].read_documents(ids)]
+        return sorted(docs, key=lambda d: d.doc_id)
+
+    def load_all(self) -> LoadedIndex:
+        """Read every part of every segment now (raises on damage)."""
+        for seg in self.segments:
+            seg.load_all()
+        _ = self.chunks, self.bm25.avgdl, self.documents
+        return self
 
 
-def manifest_for(data: IndexData) -> dict:
-    """The self-description written beside the data."""
-    per_doc: dict[str, int] = {}
-    for c in data.chunks:
-        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
-    return {
-        "format_version": FORMAT_VERSION,
-        "model_id": data.model_id,
-        "dim": data.dim,
-        "chunking": asdict(data.chunking),
-        "dense": dense_spec(len(data.chunks), data.vectors),
-        "bm25": {"tokenizer": "syllables+numbers", "variants": ["exact", "folded"]},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "counts": {"documents": len(data.documents), "chunks": len(data.chunks)},
-        "documents": {
-            d.doc_id: {"content_hash": d.content_hash, "chunks": per_doc.get(d.doc_id, 0)}
-            for d in data.documents
-        },
-    }
+def open_index(index_dir: Path, reuse: Mapping[str, Segment] | None = None,
+               full: bool = True, tries: int = 3) -> LoadedIndex:
+    """The current commit of ``index_dir``; segments in ``reuse`` (by name) are not read
+    again; ``full``: every part read and checked now (else on first use)."""
+    for attempt in range(tries):
+        commit = read_commit(index_dir)
+        try:
+            segments = [(reuse or {}).get(n) or Segment(index_dir / n) for n in commit.segments]
+            index = LoadedIndex(index_dir, commit, segments)
+            return index.load_all() if full else index
+        except FileNotFoundError as exc:  # a newer commit swept them while we read: retry
+            if attempt + 1 < tries and read_commit(index_dir).generation != commit.generation:
+                continue
+            raise _damaged(index_dir, exc) from exc
+        except IndexStateError:
+            raise
+        except Exception as exc:  # any unreadable part means the same thing to the user
+            raise _damaged(index_dir, exc) from exc
+    raise AssertionError("unreachable")
 
 
-def dense_spec(n: int, config: VectorIndexConfig) -> dict:
-    """The vector index for ``n`` vectors: ``{"kind": "flat"}`` or HNSW with its parameters."""
-    if n < config.exact_below:
-        return {"kind": "flat"}
-    return {"kind": "hnsw", "m": config.hnsw_m, "ef_construction": config.ef_construction,
-            "ef_search": config.ef_search}
-
-
-def make_dense(spec: dict, dim: int) -> object:
-    """An empty FAISS inner-product index for ``spec`` (see :func:`dense_spec`)."""
-    import faiss
-
-    if spec["kind"] == "flat":
-        return faiss.IndexFlatIP(dim)
-    index = faiss.IndexHNSWFlat(dim, int(spec["m"]), faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = int(spec["ef_construction"])
-    index.hnsw.efSearch = int(spec["ef_search"])
-    return index
-
-
-def _tune_dense(dense: object, spec: dict) -> None:
-    """Set the search-time parameters a loaded index does not keep (HNSW ``efSearch``)."""
-    if spec.get("kind") == "hnsw":
-        dense.hnsw.efSearch = int(spec["ef_search"])  # type: ignore[attr-defined]
-
-
-def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def text_hash(text: str) -> str:
-    """Content hash of a text (embedding-cache key, document hash)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _chunk_row(c: Chunk, embed_text: str) -> dict:
-    return {"id": c.chunk_id, "doc_id": c.doc_id, "start": c.start, "end": c.end,
-            "paragraph": c.paragraph, "embed_hash": text_hash(embed_text)[:32]}
-
-
-def _write_version(folder: Path, data: IndexData) -> None:
-    import faiss
-
-    emb = np.ascontiguousarray(data.embeddings, dtype=np.float32).reshape(-1, data.dim)
-    if emb.shape[0] != len(data.chunks):
-        raise ValueError(f"{emb.shape[0]} vectors for {len(data.chunks)} chunks")
-    _write_jsonl(folder / "documents.jsonl", [asdict(d) for d in data.documents])
-    _write_jsonl(folder / "chunks.jsonl",
-                 [_chunk_row(c, t) for c, t in zip(data.chunks, data.embed_texts, strict=True)])
-    np.save(folder / "embeddings.npy", emb, allow_pickle=False)
-    dense = make_dense(dense_spec(len(emb), data.vectors), data.dim)
-    if len(emb):
-        dense.add(emb)  # type: ignore[attr-defined]
-    faiss.write_index(dense, str(folder / "dense.faiss"))
-    BM25Pair.build(data.embed_texts).save(folder)
-    (folder / RESTORE).write_text(
-        json.dumps(build_table(data.embed_texts), ensure_ascii=False), encoding="utf-8")
-    (folder / MANIFEST).write_text(
-        json.dumps(manifest_for(data), ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def _sweep(index_dir: Path, keep: str) -> None:
-    """Delete versions and temporary folders other than ``keep``."""
-    for child in index_dir.iterdir():
-        if child.is_dir() and child.name != keep and child.name.startswith(("v-", ".tmp-")):
-            shutil.rmtree(child, ignore_errors=True)
-        elif child.is_file() and child.name.startswith(f".{CURRENT}."):
-            child.unlink(missing_ok=True)  # a pointer left by a build killed before its swap
-
-
-def save_index(index_dir: Path, data: IndexData) -> Path:
-    """Write ``data`` as a new version of ``index_dir`` and switch to it atomically."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    name = f"v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    tmp = index_dir / f".tmp-{name}"
-    tmp.mkdir()
-    _write_version(tmp, data)
-    os.replace(tmp, index_dir / name)
-    pointer = index_dir / f".{CURRENT}.{name}"
-    pointer.write_text(name + "\n", encoding="utf-8")
-    os.replace(pointer, index_dir / CURRENT)
-    _sweep(index_dir, keep=name)
-    return index_dir / name
-
-
-def current_version(index_dir: Path) -> Path:
-    """The active version folder, or an error that says how to build one."""
-    pointer = index_dir / CURRENT
-    if not pointer.is_file():
-        raise IndexNotFoundError(
-            f"no index at {index_dir}: build one with: "
-            f"hoidap index build PATH... --index {index_dir}")
-    folder = index_dir / pointer.read_text(encoding="utf-8").strip()
-    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
-    if missing:
-        raise IndexCorruptError(
-            f"index {index_dir} is damaged (missing {', '.join(missing)}); "
-            f"{rebuild_hint(index_dir)}")
-    return folder
-
-
-def read_manifest(index_dir: Path) -> dict:
-    """The manifest of the active version, checked against this program's format and model."""
-    folder = current_version(index_dir)
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(
-            f"index manifest {folder / MANIFEST} is unreadable ({exc}); {rebuild_hint(index_dir)}"
-        ) from exc
-    check_manifest(manifest, index_dir)
-    return manifest
-
-
-def check_manifest(manifest: dict, index_dir: Path) -> None:
-    """Fail with a rebuild hint when the index was written by another format or model."""
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise IndexVersionError(
-            f"index {index_dir} has format version {version}, this hoidap reads version "
-            f"{FORMAT_VERSION}; {rebuild_hint(index_dir)}")
-    if manifest.get("model_id") != MODEL_ID or manifest.get("dim") != EMBED_DIM:
-        raise IndexVersionError(
-            f"index {index_dir} was embedded with {manifest.get('model_id')} "
-            f"(dim {manifest.get('dim')}), this hoidap uses {MODEL_ID} (dim {EMBED_DIM}); "
-            f"{rebuild_hint(index_dir)}")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _load_chunks(rows: list[dict], docs: dict[str, Document]) -> list[Chunk]:
-    chunks = []
-    for r in rows:
-        text = docs[r["doc_id"]].text[r["start"]:r["end"]]
-        chunks.append(Chunk(r["id"], r["doc_id"], r["start"], r["end"], r["paragraph"], text))
-    return chunks
+def _damaged(index_dir: Path, exc: Exception) -> IndexCorruptError:
+    return IndexCorruptError(f"index {index_dir} could not be read ({type(exc).__name__}: "
+                             f"{exc}); {rebuild_hint(index_dir)}")
 
 
 def load_index(index_dir: Path, progress: Callable[[str], None] | None = None) -> LoadedIndex:
-    """Load the active version of ``index_dir`` (checked; vectors memory-mapped)."""
-    import faiss
-
-    manifest = read_manifest(index_dir)
-    folder = current_version(index_dir)
-    try:
-        docs = {d["doc_id"]: Document(**d) for d in _read_jsonl(folder / "documents.jsonl")}
-        rows = _read_jsonl(folder / "chunks.jsonl")
-        chunks = _load_chunks(rows, docs)
-        emb = np.load(folder / "embeddings.npy", mmap_mode="r", allow_pickle=False)
-        dense = faiss.read_index(str(folder / "dense.faiss"))
-        _tune_dense(dense, manifest.get("dense", {"kind": "flat"}))
-        bm25 = BM25Pair.load(folder)
-        table = json.loads((folder / RESTORE).read_text(encoding="utf-8"))
-    except Exception as exc:  # any unreadable part means the same thing to the user
-        raise IndexCorruptError(
-            f"index {index_dir} could not be read ({type(exc).__name__}: {exc}); "
-            f"{rebuild_hint(index_dir)}") from exc
-    counts = manifest.get("counts", {})
-    if (counts.get("chunks") != len(chunks) or counts.get("documents") != len(docs)
-            or emb.shape[0] != len(chunks) or dense.ntotal != len(chunks)
-            or bm25.size != len(chunks)):
-        raise IndexCorruptError(
-            f"index {index_dir} is inconsistent (counts differ between files); "
-            f"{rebuild_hint(index_dir)}")
-    return LoadedIndex(folder, manifest, docs, chunks, emb, dense, bm25,
-                       [r["embed_hash"] for r in rows], table)
+    """The current commit of ``index_dir``, every part read and checked."""
+    return open_index(index_dir)

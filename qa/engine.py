@@ -138,6 +138,8 @@ class QAEngine:
         with self._load_lock:
             if self._retriever is None:
                 self._retriever = open_engine(self.config)
+            else:  # a commit another process wrote: pick it up (new segments only)
+                self._retriever = self._retriever.refreshed()
             return self._retriever
 
     @property
@@ -168,8 +170,9 @@ class QAEngine:
         return self
 
     def reload(self) -> None:
-        """Switch to the index version currently on disk."""
-        backend = open_engine(self.config)
+        """Switch to the commit currently on disk (segments already read are re-used)."""
+        current = self._retriever
+        backend = open_engine(self.config) if current is None else current.refreshed()
         with self._load_lock:
             self._retriever = backend
 

@@ -100,5 +100,6 @@ def test_index_info_names_the_vector_index(capsys, built):
     run(capsys, "index", "build", str(docs), "--index", str(idx))
     rc, out, _ = run(capsys, "index", "info", "--index", str(idx))
     assert rc == 0 and "1 documents" in out and out.rstrip().endswith("vectors exact (flat)")
+    assert "in 1 segments (0 deleted chunks" in out
     rc, out, _ = run(capsys, "index", "info", "--index", str(idx), "--json")
     assert json.loads(out)["dense"] == {"kind": "flat"}

@@ -323,7 +323,7 @@ def test_backend_upsert_and_remove(config, corpus):
 
 
 def _hash(text: str) -> str:
-    from index.store import text_hash
+    from index.segment import text_hash
 
     return text_hash(text)[:32]
 

@@ -17,8 +17,9 @@ from hoidap.errors import (
     IndexVersionError,
     InputError,
 )
-from index import store
-from index.store import current_version, load_index
+from index import segment, store
+from index.commit import read_commit
+from index.store import load_index
 from qa.search.write import build_index
 from tests.fakes import HashEmbedder
 
@@ -55,6 +56,17 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+def current_version(index_dir: Path) -> int:
+    """The current commit's generation (changes with every commit)."""
+    return read_commit(index_dir).generation
+
+
+def vectors(index) -> np.ndarray:
+    """The live rows' vectors in row-space order."""
+    return np.concatenate([np.asarray(s.embeddings)[rows]
+                           for s, rows in zip(index.segments, index.live_rows, strict=True)])
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return Config(home=tmp_path / "home", index_dir=tmp_path / "idx")
@@ -63,7 +75,8 @@ def config(tmp_path: Path) -> Config:
 def consistent(index) -> None:
     """Every store agrees on the chunk rows; every chunk is an exact slice of its document."""
     n = len(index.chunks)
-    assert index.dense.ntotal == n == index.embeddings.shape[0] == index.bm25.size
+    assert sum(s.dense.ntotal for s in index.segments) >= n == vectors(index).shape[0]
+    assert n == index.bm25.size
     assert len({c.chunk_id for c in index.chunks}) == n
     assert {c.doc_id for c in index.chunks} == set(index.documents)
     for c in index.chunks:
@@ -78,7 +91,7 @@ def test_build_and_load(corpus, config):
     consistent(index)
     assert index.documents["a"].date == "2021-09-24"  # the byline (no day in the lead)
     manifest = index.manifest
-    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["format_version"] == store.FORMAT_VERSION == 2
     assert manifest["dim"] == 384
     assert set(manifest["documents"]) == {"a", "b"}
     assert manifest["chunking"]["max_chars"] == config.chunking.max_chars
@@ -121,11 +134,13 @@ def test_interrupted_build_keeps_old_index(corpus, config, monkeypatch):
     build_index([corpus], config, HashEmbedder())
     before = load_index(config.resolved_index_dir)
 
-    def boom(folder, data):
-        (folder / "documents.jsonl").write_text("half", encoding="utf-8")
+    real = segment.make_dense
+
+    def boom(spec, dim):  # killed half-way through writing the new segment
+        real(spec, dim)
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(store, "_write_version", boom)
+    monkeypatch.setattr(segment, "make_dense", boom)
     write(corpus, "c.txt", "Tiêu đề mới\n\nMột văn bản mới về huyện Đình Lập.")
     with pytest.raises(RuntimeError):
         build_index([corpus], config, HashEmbedder())
@@ -145,7 +160,7 @@ def test_missing_index_says_how_to_build(config):
 
 def test_outdated_manifest_says_how_to_rebuild(corpus, config):
     build_index([corpus], config, HashEmbedder())
-    path = current_version(config.resolved_index_dir) / "manifest.json"
+    path = config.resolved_index_dir / "COMMIT"
     manifest = json.loads(path.read_text())
     manifest["format_version"] = 0
     path.write_text(json.dumps(manifest))
@@ -155,7 +170,8 @@ def test_outdated_manifest_says_how_to_rebuild(corpus, config):
 
 def test_corrupt_file_gives_clear_error(corpus, config):
     build_index([corpus], config, HashEmbedder())
-    (current_version(config.resolved_index_dir) / "embeddings.npy").write_bytes(b"\x00garbage")
+    seg = read_commit(config.resolved_index_dir).segments[0]
+    (config.resolved_index_dir / seg / "embeddings.npy").write_bytes(b"\x00garbage")
     with pytest.raises(IndexCorruptError, match="rebuild"):
         load_index(config.resolved_index_dir)
 
@@ -187,26 +203,26 @@ def test_vectors_reused_match_fresh_embedding(corpus, config):
 
     emb = HashEmbedder()
     texts = [embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
-    assert np.allclose(np.asarray(index.embeddings), emb.encode_passages(texts))
+    assert np.allclose(vectors(index), emb.encode_passages(texts))
 
 
-def test_stale_pointer_file_from_a_killed_build_is_swept(corpus, config):
+def test_stale_commit_file_from_a_killed_build_is_swept(corpus, config):
     build_index([corpus], config, HashEmbedder())
-    stale = config.resolved_index_dir / ".CURRENT.v-killed"
-    stale.write_text("v-killed\n", encoding="utf-8")
+    stale = config.resolved_index_dir / ".COMMIT.99"
+    stale.write_text("{half", encoding="utf-8")
     write(corpus, "c.txt", "Tiêu đề\n\nVăn bản mới ở huyện Văn Lãng.")
     build_index([corpus], config, HashEmbedder())
     assert not stale.exists()
     assert sorted(p.name for p in config.resolved_index_dir.iterdir() if p.is_file()) == [
-        "CURRENT"]
+        "COMMIT", "write.lock"]
 
 
 def test_dense_spec_by_size() -> None:
     from hoidap.config import VectorIndexConfig
 
     cfg = VectorIndexConfig(exact_below=100, hnsw_m=16, ef_construction=40, ef_search=64)
-    assert store.dense_spec(99, cfg) == {"kind": "flat"}
-    assert store.dense_spec(100, cfg) == {"kind": "hnsw", "m": 16, "ef_construction": 40,
+    assert segment.dense_spec(99, cfg) == {"kind": "flat"}
+    assert segment.dense_spec(100, cfg) == {"kind": "hnsw", "m": 16, "ef_construction": 40,
                                           "ef_search": 64}
 
 
@@ -224,7 +240,8 @@ def test_large_index_uses_hnsw_with_exact_results(corpus, config, tmp_path):
     index = load_index(small.resolved_index_dir)
     consistent(index)
     assert index.manifest["dense"]["kind"] == "hnsw"
-    assert type(index.dense).__name__ == "IndexHNSWFlat" and index.dense.hnsw.efSearch == 50
+    dense = index.segments[0].dense
+    assert type(dense).__name__ == "IndexHNSWFlat" and dense.hnsw.efSearch == 50
     assert load_index(config.resolved_index_dir).manifest["dense"] == {"kind": "flat"}
     hnsw = QAEngine(small, embedder=HashEmbedder())
     for q in ("Tỷ lệ hộ nghèo của huyện?", "tổng thu ngân sách 452,2 tỷ đồng"):
@@ -242,7 +259,10 @@ def test_user_date_is_set_without_re_embedding_and_outlives_rebuilds(corpus, con
     after = load_index(config.index_dir)
     a = after.documents["a"]
     assert (a.date, a.date_source, a.published) == ("2020-12-20", "user", "2021-09-24")
-    assert np.array_equal(after.embeddings, before.embeddings)
+    def by_id(ix):
+        return ({c.chunk_id: v.tobytes() for c, v in zip(ix.chunks, vectors(ix),
+                                                                      strict=True)})
+    assert by_id(after) == by_id(before)  # the re-dated document's vectors were re-used
     consistent(after)
     again = build_index([corpus], config, HashEmbedder())  # re-reading the file keeps it
     assert again.unchanged == ("a", "b") and again.embedded == 0

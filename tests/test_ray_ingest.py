@@ -59,7 +59,7 @@ def test_ray_build_into_milvus(ray_encoder, tmp_path):
     backend = engine._retrieval()
     texts = [_embed_texts(engine)[0]]
     vec = HashEmbedder().encode_passages(texts)[0]
-    from index.store import text_hash
+    from index.segment import text_hash
 
     assert np.allclose(backend.cached_vectors([text_hash(texts[0])[:32]])
                        [text_hash(texts[0])[:32]], vec, atol=1e-6)

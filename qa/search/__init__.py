@@ -21,7 +21,9 @@ Opener = Callable[[Config, bool, bool], SearchEngine]  # (config, create, fresh)
 def _open_local(config: Config, create: bool, fresh: bool) -> SearchEngine:
     from qa.search.local import LocalEngine
 
-    return LocalEngine(None, config) if fresh else LocalEngine.open(config, create=create)
+    if fresh:
+        return LocalEngine(None, config).writer(fresh=True)
+    return LocalEngine.open(config, create=create, full=not create)  # a writer reads lazily
 
 
 def _open_milvus(config: Config, create: bool, fresh: bool) -> SearchEngine:

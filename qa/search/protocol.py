@@ -5,6 +5,7 @@ every engine implements: the read side question answering uses, and the one writ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,7 +49,9 @@ class SearchEngine(Protocol):
     every chunk they had (row i of ``vectors`` and ``texts``, the embedded text, belong to
     ``chunks[i]``); writes are searchable at :meth:`commit` at the latest; :meth:`writer` is
     the engine to write a change into (queries on ``self`` never see a half-done change;
-    ``fresh``: one that will be cleared first).
+    ``fresh``: one that will be cleared first); :meth:`flush` stores the staged writes without
+    making them visible, :meth:`writing` brackets a whole change, :meth:`refreshed` is the
+    engine on the newest commit (another process may have written one).
     """
 
     name: str  # the engine's key in ENGINES
@@ -71,4 +74,7 @@ class SearchEngine(Protocol):
     def upsert(self, documents: Sequence[Document], chunks: Sequence[Chunk],
                vectors: np.ndarray, texts: Sequence[str]) -> None: ...
     def delete(self, doc_ids: Sequence[str]) -> None: ...
+    def flush(self) -> None: ...  # staged writes stored (searchable from the next commit)
     def commit(self) -> None: ...
+    def writing(self) -> AbstractContextManager[None]: ...  # one whole change (write lock)
+    def refreshed(self) -> SearchEngine: ...  # self, or one on a newer commit

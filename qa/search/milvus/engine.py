@@ -162,6 +162,18 @@ class MilvusEngine:
         """Drop documents and their chunks."""
         self._count_terms(self._drop(list(doc_ids)), ())
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A whole change (Milvus orders concurrent writes itself)."""
+        yield
+
+    def flush(self) -> None:
+        """Nothing to do: an upsert is applied as it comes (sealed at :meth:`commit`)."""
+
+    def refreshed(self) -> MilvusEngine:
+        """This engine: Milvus serves every write as it lands."""
+        return self
+
     def commit(self) -> None:
         """Seal what was written into indexed segments (once per write, not per batch:
         unflushed rows are scanned without indexes, ~20x slower in milvus-lite)."""

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from hoidap.errors import IndexStateError, InputError
-from index.store import text_hash
+from index.segment import text_hash
 from index.types import Chunk, Document
 from qa.search.milvus.escape import MAX_BYTES, bm25_text, split_utf8
 from qa.types import Passage
