@@ -9,9 +9,11 @@ Backends for passages (``config.embed_backend`` / ``HOIDAP_EMBED_BACKEND``): ``f
 plain torch model; ``bf16`` is a bfloat16 copy of it, which CPUs with AMX-BF16 or AVX512-BF16
 multiply natively (about 3x the chunks/s of fp32, cosine to fp32 >= 0.998; docs/benchmarks.md).
 ``auto`` picks ``bf16`` on such CPUs and ``fp32`` elsewhere, and falls back to ``fp32`` when the
-bf16 copy disagrees with fp32 on a probe or fails to run. The copy is made on the first bulk
-call (at least ``BULK_MIN`` passages, as when indexing), so a process that only answers
-questions never pays for it; questions and small calls (the reader's sentences) use fp32:
+bf16 model disagrees with fp32 on a probe or fails to run. It is loaded (as bf16, no fp32 copy
+kept) on the first bulk call (at least ``BULK_MIN`` passages, as when indexing), so a process
+that only answers questions never pays for it, and a build holds one model (it embeds the
+build's small batches too while no ONNX encoder is loaded). Questions and small calls (the
+reader's sentences) use fp32:
 ONNX Runtime (``index/onnxembed.py``, ``config.query_backend`` / ``HOIDAP_QUERY_BACKEND``:
 ``auto``, ``onnx`` or ``torch``), so answering never imports torch, else the torch model.
 """
@@ -40,6 +42,7 @@ BACKENDS = ("auto", "bf16", "fp32")
 QUERY_BACKENDS = ("auto", "onnx", "torch")
 BULK_MIN = 64  # passages in one call from which the bulk (bf16) backend is used
 BF16_MIN_COSINE = 0.99  # a bf16 model must agree this well with fp32 on the probe texts
+PROBE_FILE = "probe-fp32.npy"  # fp32 vectors of the probe texts, beside the model
 _PROBE = ("Năm 2025, tốc độ tăng trưởng kinh tế của huyện đạt 3,5%.",
           "Chủ tịch UBND tỉnh làm việc ở xã Tân Hòa về xây dựng nông thôn mới.")
 log = logging.getLogger(__name__)
@@ -123,15 +126,54 @@ class Embedder:
         return self._backend
 
     def _bulk_model(self) -> Any:
-        """The model for passage batches: made once, the first time it is needed."""
-        model = self._torch_model()
+        """The model for passage batches: made once, the first time it is needed. The bf16
+        one is loaded as bf16 (no fp32 copy kept) and checked against fp32 vectors of the
+        probe texts, computed once and kept beside the model."""
+        with self._lock:
+            if self._bulk is not None:
+                return self._bulk
+            wanted = choose_backend(self._config.embed_backend, cpu_flags())
+        bf16 = self._bf16_model() if wanted == "bf16" else None
+        model = bf16 if bf16 is not None else self._torch_model()
         with self._lock:
             if self._bulk is None:
-                wanted = choose_backend(self._config.embed_backend, cpu_flags())
-                copy = _bf16_copy(model) if wanted == "bf16" else None
-                self._bulk, self._backend = (copy, "bf16") if copy is not None else \
-                    (model, "fp32")
+                self._bulk, self._backend = model, "bf16" if bf16 is not None else "fp32"
             return self._bulk
+
+    def _probe_reference(self) -> np.ndarray:
+        """fp32 vectors of the probe texts (``probe-fp32.npy`` in the model folder, made once
+        with the ONNX or torch fp32 model)."""
+        path = ensure_model(self._config) / PROBE_FILE
+        try:
+            ref = np.load(path, allow_pickle=False)
+            if ref.shape == (len(_PROBE), EMBED_DIM):
+                return ref
+        except (OSError, ValueError):
+            pass
+        light = self.light
+        ref = _run_light(light, list(_PROBE), "document", len(_PROBE)) if light is not None \
+            else _run(self._torch_model(), list(_PROBE), "document", len(_PROBE))
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, ref.astype(np.float32), allow_pickle=False)
+        os.replace(tmp, path)
+        return ref
+
+    def _bf16_model(self) -> Any | None:
+        """The model loaded in bfloat16 when it agrees with fp32 on the probe, else None."""
+        reference = self._probe_reference()
+        try:
+            import torch
+
+            bf16 = self._load(torch.bfloat16)
+            cosine = float((_run(bf16, list(_PROBE), "document", len(_PROBE)) * reference)
+                           .sum(axis=1).min())
+        except Exception as exc:  # noqa: BLE001 - any failure means: stay on fp32
+            log.warning("bf16 embedding failed (%s); using fp32", exc)
+            return None
+        if cosine < BF16_MIN_COSINE:
+            log.warning("bf16 embeddings disagree with fp32 (cosine %.4f); using fp32", cosine)
+            return None
+        return bf16
 
     @property
     def dim(self) -> int:
@@ -183,7 +225,7 @@ class Embedder:
             log.warning("ONNX query encoder unavailable (%s); using torch", exc)
             return False
 
-    def _load(self) -> Any:
+    def _load(self, dtype: Any = None) -> Any:
         path = ensure_model(self._config)
         offline_env()
         try:
@@ -192,7 +234,9 @@ class Embedder:
 
             torch.set_num_threads(self._config.embed_threads or max(1, os.cpu_count() or 1))
             with quiet_progress():
-                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+                model = SentenceTransformer(
+                    str(path), device="cpu", local_files_only=True,
+                    model_kwargs={"torch_dtype": dtype} if dtype is not None else None)
         except Exception as exc:
             raise ModelError(f"cannot load the embedding model from {path}: {exc}; delete "
                              "that folder so it is converted again") from exc
@@ -238,8 +282,8 @@ class Embedder:
         out = np.zeros((len(items), EMBED_DIM), dtype=np.float32)
         if not items:
             return out
-        if kind == "document" and len(items) >= BULK_MIN:
-            self.light  # noqa: B018 - export the ONNX model now, while torch is loaded anyway
+        if kind == "document" and (len(items) >= BULK_MIN or (
+                self._bulk is not None and self._light is None)):  # a build: one model
             run = partial(_run, self._bulk_model())
         elif self.light is not None:
             run = partial(_run_light, self.light)
@@ -267,21 +311,3 @@ def _run_light(encoder: Any, texts: list[str], kind: str, batch_size: int) -> np
     return encoder.encode(texts, kind)
 
 
-def _bf16_copy(model: Any) -> Any | None:
-    """A bfloat16 copy of ``model`` when it agrees with fp32 on a probe, else None."""
-    import copy
-
-    import torch
-
-    reference = _run(model, list(_PROBE), "document", len(_PROBE))
-    try:
-        bf16 = copy.deepcopy(model).to(torch.bfloat16)
-        cosine = float((_run(bf16, list(_PROBE), "document", len(_PROBE)) * reference)
-                       .sum(axis=1).min())
-    except Exception as exc:  # noqa: BLE001 - any failure means: stay on fp32
-        log.warning("bf16 embedding failed (%s); using fp32", exc)
-        return None
-    if cosine < BF16_MIN_COSINE:
-        log.warning("bf16 embeddings disagree with fp32 (cosine %.4f); using fp32", cosine)
-        return None
-    return bf16

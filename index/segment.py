@@ -7,6 +7,7 @@ Layout of ``DIR/seg-<id>/`` (written as ``DIR/.tmp-seg-<id>/`` and renamed when 
     documents.jsonl    one cleaned document per line (metadata + text)
     chunks.jsonl       one chunk per line (id, doc_id, start, end, paragraph, embed_hash)
     hashes.npy         per chunk the hash of the embedded text (the embedding cache key)
+    rowdocs.npy        per chunk the number of its document (order of ``segment.json``)
     embeddings.npy     float32 (n_chunks, dim), row i = chunk i
     dense.faiss        FAISS inner-product index: flat below ``exact_below`` vectors, else HNSW
     exact.*, folded.*  BM25 postings over syllables, with and without diacritics
@@ -37,7 +38,7 @@ from index.text import fold, token_spans, tokens
 from index.types import Chunk, Document
 
 SEGMENT_META = "segment.json"
-SEGMENT_FILES = ("documents.jsonl", "chunks.jsonl", "hashes.npy", "embeddings.npy",
+SEGMENT_FILES = ("documents.jsonl", "chunks.jsonl", "hashes.npy", "rowdocs.npy", "embeddings.npy",
                  "dense.faiss", "spellings.json", SEGMENT_META) + tuple(
     f"{v}.{part}" for v in ("exact", "folded")
     for part in ("vocab.json", "indptr.npy", "rows.npy", "tfs.npy", "doclen.npy"))
@@ -153,6 +154,9 @@ def write_segment(index_dir: Path, data: SegmentData, vectors: VectorIndexConfig
          "paragraph": c.paragraph, "embed_hash": h}, ensure_ascii=False) + "\n"
         for c, h in zip(data.chunks, data.hashes, strict=True)))
     np.save(tmp / "hashes.npy", np.asarray(data.hashes, dtype="S32"), allow_pickle=False)
+    order = {d: i for i, d in enumerate(docs_meta)}
+    np.save(tmp / "rowdocs.npy", np.asarray([order[c.doc_id] for c in data.chunks], np.int32),
+            allow_pickle=False)
     np.save(tmp / "embeddings.npy", emb, allow_pickle=False)
     spec = dense_spec(len(emb), vectors)
     dense = make_dense(spec, dim)
@@ -218,8 +222,7 @@ class Segment:
     @cached_property
     def row_docs(self) -> np.ndarray:
         """Per row, the index of its document in ``meta["documents"]`` order."""
-        order = {d: i for i, d in enumerate(self.meta["documents"])}
-        return np.asarray([order[c.doc_id] for c in self.chunks], np.int32)
+        return np.load(self.folder / "rowdocs.npy", allow_pickle=False)
 
     @cached_property
     def hashes(self) -> np.ndarray:
@@ -255,7 +258,7 @@ class Segment:
     def load_all(self) -> Segment:
         """Read every part now and check they agree (raises on any damage)."""
         n = self.size
-        sizes = (len(self.chunks), len(self.hashes), self.embeddings.shape[0],
+        sizes = (len(self.chunks), len(self.hashes), len(self.row_docs), self.embeddings.shape[0],
                  self.dense.ntotal, self.postings[0].size, self.postings[1].size)  # type: ignore[attr-defined]
         if not isinstance(self.spellings, dict):
             raise ValueError(f"segment {self.name}: spellings.json is not a table")

@@ -317,6 +317,8 @@ class QAEngine:
             report = write_documents(target, list(paths), self.config, self.embedder,
                                      remove=remove, fresh=fresh, progress=progress,
                                      dates=dates)
+            if current is not None:  # serving: read the new segments now, not mid-question
+                getattr(target, "load_all", lambda: None)()
             with self._load_lock:
                 self._retriever = target
             return report

@@ -297,6 +297,53 @@ def test_milvus_ranks_like_local(corpus, tmp_path):
             np.testing.assert_allclose([p.score for p in a], [p.score for p in b], atol=1e-5)
 
 
+DOC_D = """Huyện Đình Lập tổng kết công tác năm 2021
+
+Tổng thu ngân sách trên địa bàn huyện Đình Lập đạt 120,5 tỷ đồng. Người dân ở xã Bắc Xa vui mừng.
+"""
+
+
+def test_milvus_ranks_like_local_after_adds_replacements_and_deletes(corpus, tmp_path):
+    """The same sequence of writes into both engines (the local one in a segment per write,
+    with tombstones): the same documents and chunks after every step, deleted text never
+    returned, the same dense rankings; BM25 scores agree until the first delete, after which
+    Milvus's BM25 statistics still count deleted rows until it compacts (milvus-lite never
+    does) while the local index's are exact (tests/test_segments.py)."""
+    from hoidap.config import SegmentConfig
+
+    small = SegmentConfig(batch_chunks=100, merge_factor=1000, max_deleted=1.0)  # no merging
+    local = QAEngine(replace(engine_config("local", tmp_path / "l"), segments=small),
+                     embedder=TrigramEmbedder())
+    milvus = QAEngine(engine_config("milvus-lite", tmp_path / "m"), embedder=TrigramEmbedder())
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    steps = [
+        lambda e: e.update([corpus]),
+        lambda e: e.update([write(extra, "b.txt", DOC_B.replace("1,29%", "1,5%"))]),  # replace
+        lambda e: e.remove(["a"]),  # a delete
+        lambda e: e.update([write(extra, "d.txt", DOC_D)]),  # an add
+    ]
+    for n, step in enumerate(steps):
+        for eng in (local, milvus):
+            step(eng)
+        assert local.counts() == milvus.counts(), n
+        assert [(d.doc_id, d.text) for d in local.documents()] == \
+            [(d.doc_id, d.text) for d in milvus.documents()]
+        for q in QUERIES:
+            a, b = local.search(q, k=5, mode="dense"), milvus.search(q, k=5, mode="dense")
+            assert tied_groups(a) == tied_groups(b), (n, q)
+            a, b = local.search(q, k=50, mode="bm25"), milvus.search(q, k=50, mode="bm25")
+            assert set(ids(a)) == set(ids(b)), (n, q)  # the same live chunks match
+            assert "1,29%" not in " ".join(p.text for p in a) or n == 0
+            assert n < 2 or "a" not in {p.doc_id for p in a}
+            for mode in ("hybrid", "bm25") if n == 0 else ():
+                a, b = local.search(q, k=5, mode=mode), milvus.search(q, k=5, mode=mode)
+                assert tied_groups(a) == tied_groups(b), (n, q, mode)
+                np.testing.assert_allclose([p.score for p in a], [p.score for p in b],
+                                           atol=1e-5)
+    assert len(local.index.segments) == 3 and local.index.manifest["tombstones"]["documents"] == 2
+
+
 def test_backend_upsert_and_remove(config, corpus):
     """The write side of the seam, used directly."""
     from index.build import chunk_all

@@ -81,6 +81,11 @@ class LocalEngine:
             return self
         return LocalEngine.open(self.config, create=True, reuse=self._segments())
 
+    def load_all(self) -> None:
+        """Read every part of the loaded commit now (a serving engine after a write)."""
+        if self.index is not None:
+            self.index.load_all()
+
     def _segments(self) -> dict[str, Segment]:
         return {s.name: s for s in self.index.segments} if self.index is not None else {}
 
