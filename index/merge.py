@@ -18,7 +18,8 @@ import numpy as np
 
 from hoidap.config import SegmentConfig, VectorIndexConfig
 from index.postings import merge_postings
-from index.segment import Segment, SegmentData, merge_spellings, write_segment
+from index.segment import Segment, SegmentData, write_segment
+from index.spellings import merged_rows
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,6 @@ def merge_segments(index_dir, parts: Sequence[tuple[Segment, np.ndarray, set[str
     data = SegmentData(tuple(docs), tuple(chunks),
                        np.concatenate(vecs) if vecs else np.zeros((0, dim), np.float32),
                        tuple(hashes), postings=postings,  # type: ignore[arg-type]
-                       spellings=merge_spellings([seg.spellings for seg, _, _ in parts]),
+                       spellings=merged_rows([seg.spellings for seg, _, _ in parts]),
                        syllables=sum(int(seg.meta.get("syllables") or 0) for seg, _, _ in parts))
     return write_segment(index_dir, data, vectors, dim)

@@ -11,7 +11,7 @@ Layout of ``DIR/seg-<id>/`` (written as ``DIR/.tmp-seg-<id>/`` and renamed when 
     embeddings.npy     float32 (n_chunks, dim), row i = chunk i
     dense.faiss        FAISS inner-product index: flat below ``exact_below`` vectors, else HNSW
     exact.*, folded.*  BM25 postings over syllables, with and without diacritics
-    spellings.json     folded syllable (or pair) -> [spelling, count, ...] for diacritics
+    spellings.*        folded syllable (or pair) -> [spelling, count, ...] (``index.spellings``)
     segment.json       format version, counts, vector index, per document: hash, chunks, offset
 
 Parts load lazily (a writer reads only ``segment.json`` and the lines it needs); vectors and
@@ -25,7 +25,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,15 +34,16 @@ import numpy as np
 
 from hoidap.config import EMBED_DIM, FORMAT_VERSION, VectorIndexConfig
 from index.postings import Postings, build_postings
-from index.text import fold, token_spans, tokens
+from index.spellings import Spellings, count_spellings, table_rows, write_spellings
+from index.text import fold, tokens
 from index.types import Chunk, Document
 
 SEGMENT_META = "segment.json"
 SEGMENT_FILES = ("documents.jsonl", "chunks.jsonl", "hashes.npy", "rowdocs.npy", "embeddings.npy",
-                 "dense.faiss", "spellings.json", SEGMENT_META) + tuple(
+                 "dense.faiss", "spellings.keys.npy", "spellings.offsets.npy", "spellings.jsonl",
+                 SEGMENT_META) + tuple(
     f"{v}.{part}" for v in ("exact", "folded")
     for part in ("vocab.json", "indptr.npy", "rows.npy", "tfs.npy", "doclen.npy"))
-MAX_SPELLINGS = 3  # spellings kept per folded key
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class SegmentData:
     hashes: tuple[str, ...]  # per chunk: hash of the embedded text
     texts: tuple[str, ...] = ()  # embedded texts (not needed when postings are given)
     postings: tuple[Postings, Postings] | None = None  # (exact, folded)
-    spellings: dict[str, list] | None = None
+    spellings: Iterable[tuple[str, list]] | None = None  # sorted rows (a merge)
     syllables: int | None = None
 
 
@@ -68,32 +69,6 @@ def text_hash(text: str) -> str:
 def new_name() -> str:
     """A fresh segment name."""
     return f"seg-{uuid.uuid4().hex[:12]}"
-
-
-def count_spellings(texts: Sequence[str]) -> tuple[dict[str, list], int]:
-    """folded gram -> ``[spelling, count, ...]`` (most frequent first, ties in order of first
-    use) for grams with a letter, and the number of syllables seen."""
-    counts: dict[str, Counter[str]] = {}
-    seen = 0
-    for text in texts:
-        toks = [t for t, _, _ in token_spans(text)]
-        seen += len(toks)
-        for gram in [*toks, *(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))]:
-            counts.setdefault(fold(gram), Counter())[gram] += 1
-    return {key: [x for pair in c.most_common(MAX_SPELLINGS) for x in pair]
-            for key, c in counts.items() if any(ch.isalpha() for ch in key)}, seen
-
-
-def merge_spellings(parts: Sequence[dict[str, list]]) -> dict[str, list]:
-    """Per key, the counts of several segments' spellings added up (first seen first)."""
-    total: dict[str, Counter[str]] = {}
-    for part in parts:
-        for key, flat in part.items():
-            c = total.setdefault(key, Counter())
-            for spelling, n in zip(flat[::2], flat[1::2], strict=True):
-                c[spelling] += n
-    return {k: [x for pair in c.most_common(MAX_SPELLINGS) for x in pair]
-            for k, c in total.items()}
 
 
 def _fsync_write(path: Path, text: str) -> None:
@@ -167,9 +142,13 @@ def write_segment(index_dir: Path, data: SegmentData, vectors: VectorIndexConfig
                                  build_postings([tokens(fold(t)) for t in data.texts]))
     for variant, p in zip(("exact", "folded"), postings, strict=True):
         p.save(tmp, variant)
-    spellings, syllables = (data.spellings, data.syllables) if data.spellings is not None \
-        else count_spellings(data.texts)
-    _fsync_write(tmp / "spellings.json", json.dumps(spellings, ensure_ascii=False))
+    if data.spellings is not None:
+        write_spellings(tmp, data.spellings)
+        syllables = data.syllables
+    else:
+        counts, syllables = count_spellings(data.texts)
+        write_spellings(tmp, table_rows(counts))
+        del counts
     _fsync_write(tmp / SEGMENT_META, json.dumps({
         "format_version": FORMAT_VERSION, "name": name, "dense": spec, "syllables": syllables,
         "counts": {"documents": len(data.documents), "chunks": len(data.chunks)},
@@ -251,17 +230,16 @@ class Segment:
         return Postings.load(self.folder, "exact"), Postings.load(self.folder, "folded")
 
     @cached_property
-    def spellings(self) -> dict[str, list]:
-        """folded gram -> ``[spelling, count, ...]``."""
-        return json.loads((self.folder / "spellings.json").read_text(encoding="utf-8"))
+    def spellings(self) -> Spellings:
+        """The segment's spelling table (read key by key)."""
+        return Spellings(self.folder)
 
     def load_all(self) -> Segment:
         """Read every part now and check they agree (raises on any damage)."""
         n = self.size
         sizes = (len(self.chunks), len(self.hashes), len(self.row_docs), self.embeddings.shape[0],
                  self.dense.ntotal, self.postings[0].size, self.postings[1].size)  # type: ignore[attr-defined]
-        if not isinstance(self.spellings, dict):
-            raise ValueError(f"segment {self.name}: spellings.json is not a table")
+        self.spellings.check()
         if any(s != n for s in sizes) or len(self.documents) != self.meta["counts"]["documents"]:
             raise ValueError(f"segment {self.name}: parts disagree ({sizes} for {n} chunks)")
         return self

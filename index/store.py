@@ -27,6 +27,7 @@ from index.commit import Commit, read_commit, rebuild_hint
 from index.postings import Postings, bm25_scores, live_df
 from index.restore import QUESTION_WORDS
 from index.segment import Segment, text_hash  # noqa: F401  (text_hash: re-exported)
+from index.spellings import add_up
 from index.text import fold, tokens
 from index.types import Chunk, Document
 
@@ -91,15 +92,11 @@ class SpellingTable(Mapping[str, str]):
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         if key in QUESTION_WORDS:
             return QUESTION_WORDS[key]
-        counts: dict[str, int] = {}
-        for seg in self.segments:
-            flat = seg.spellings.get(key)
-            for spelling, n in zip(flat[::2], flat[1::2], strict=True) if flat else ():
-                counts[spelling] = counts.get(spelling, 0) + n
-        if not counts:
+        found = [f for f in (seg.spellings.get(key) for seg in self.segments) if f]
+        if not found:
             return default
-        best = max(counts, key=counts.__getitem__)  # first of equals: first seen
-        if best != key and (counts[best] >= self.min_pair_count or " " not in key):
+        best, n = add_up(found)[:2]  # the most used spelling (equal counts: first seen)
+        if best != key and (n >= self.min_pair_count or " " not in key):
             return best
         return default
 
@@ -110,7 +107,8 @@ class SpellingTable(Mapping[str, str]):
         return found
 
     def __iter__(self) -> Iterator[str]:
-        keys = dict.fromkeys(k for s in self.segments for k in s.spellings)
+        """Keys with a restored spelling (streams every segment's table: slow, for tests)."""
+        keys = dict.fromkeys(k for s in self.segments for k, _ in s.spellings.rows())
         return iter(k for k in {**keys, **dict.fromkeys(QUESTION_WORDS)} if k in self)
 
     def __len__(self) -> int:

@@ -301,3 +301,22 @@ def test_upgrade_converts_a_format_1_index_without_re_embedding(pair, tmp_path, 
     upgraded = replace(one, index_dir=old)
     for text in QUERIES:
         _same(_rankings(one, text), _rankings(upgraded, text))
+
+
+def test_spelling_table_over_segments_matches_one_table(tmp_path):
+    from index.chunking import embedding_text
+    from index.restore import build_table
+
+    config = Config(home=tmp_path, index_dir=tmp_path / "i", segments=NO_MERGE)
+    src = tmp_path / "src"
+    for step in range(3):
+        _docs(src, range(step * 4, step * 4 + 4))
+        build_index([src], config, HashEmbedder())
+    index = open_index(config.resolved_index_dir)
+    assert len(index.segments) > 2
+    texts = [embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
+    expected = build_table(texts)
+    table = index.restore_table
+    assert {k: table.get(k) for k in expected} == expected
+    assert table.get("huyen") == "huyện" and table.get("zzzz") is None
+    assert dict(table) == expected
