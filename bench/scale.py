@@ -3,9 +3,11 @@
     .venv/bin/python bench/scale.py --sizes 1000,5000,20000 [--queries 100] [--asks 20]
         [--keep DIR]   # keep each index as DIR/<size> (for bench/coldstart.py, bench/ann.py)
 
-Each size runs in a fresh subprocess (so peak RSS is per size): articles are sampled evenly
-through the corpus (every n-th line, deterministic), cleaned into documents, indexed into a
-temporary folder, then queried warm by one client with sentences taken from the articles.
+Each size runs in a fresh subprocess: articles are sampled evenly through the corpus (every
+n-th line, deterministic), cleaned, written as ``.txt`` files and indexed by
+``hoidap index build FILES --fresh`` in a new process (its peak RSS and CPU are the build's;
+before the live-index change the build ran inside the bench process, holding the bench's own
+copy of the articles), then queried warm by one client with sentences from the articles.
 Prints a table and writes bench/results/scale.json.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 import resource
@@ -24,7 +27,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from benchutil import SHARED, PeakRSS, dir_size, save, table
+from benchutil import SHARED, dir_size, save, table
 
 from hoidap.config import Config
 from hoidap.errors import HoidapError
@@ -80,47 +83,66 @@ def _latencies(fn, queries: list[str]) -> dict[str, float]:
     return {f"p{p}": round(percentile(times, p), 1) for p in (50, 95, 99)} | {"n": len(times)}
 
 
-def cpu_seconds() -> float:
-    """User + system CPU time of this process so far (all threads)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def write_articles(docs: list[Document], folder: Path) -> None:
+    """The articles as ``.txt`` files (what a user's build reads)."""
+    folder.mkdir(parents=True)
+    for d in docs:
+        (folder / f"{d.doc_id}.txt").write_text(d.text, encoding="utf-8")
+
+
+def cli_build(src: Path, index: Path) -> tuple[dict, float, float, float]:
+    """``hoidap index build SRC --fresh`` in a new process: its report, wall seconds, peak
+    RSS in bytes and CPU seconds."""
+    cmd = [sys.executable, "-m", "hoidap.cli", "index", "build", str(src), "--fresh",
+           "--index", str(index), "--json"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HOIDAP_ENGINE": "local"})
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed:\n{err[-3000:]}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the build, the only child so far
+    return (json.loads(out), wall, usage.ru_maxrss * 1024,
+            usage.ru_utime + usage.ru_stime)
 
 
 def run_one(size: int, n_queries: int, n_asks: int, keep: Path | None = None) -> dict:
-    """Build and query one index of ``size`` articles (in this process)."""
-    import os
+    """Build (``hoidap index build`` of the articles as files, in a new process) and query
+    (warm, in this process) one index of ``size`` articles."""
     import shutil
 
+    from index.embedder import choose_backend, cpu_flags
     from qa.engine import QAEngine
-    from qa.search.write import build_index
 
     docs = article_documents(sample_articles(CORPUS, size))
+    queries = make_queries(docs, n_queries)
     with tempfile.TemporaryDirectory(prefix="hoidap-scale-") as tmp:
-        config = replace(Config.from_env(), index_dir=Path(tmp) / "index", engine="local")
+        write_articles(docs, Path(tmp) / "src")
+        del docs
+        index = Path(tmp) / "index"
+        report, build_s, peak, cpu = cli_build(Path(tmp) / "src", index)
+        config = replace(Config.from_env(), index_dir=index, engine="local")
         engine = QAEngine(config)
-        _ = engine.embedder.backend  # the passage model a build loads (not the query one)
-        cpu0 = cpu_seconds()
-        with PeakRSS() as build_rss:
-            report = build_index([], config, engine.embedder, fresh=True, documents=docs)
-        cpu_util = (cpu_seconds() - cpu0) / report.seconds / (os.cpu_count() or 1)
         engine.embedder.warm_up()  # the query encoder, loaded before timing the index load
         t0 = time.perf_counter()
         engine.warm_up()
         load_s = time.perf_counter() - t0
-        queries = make_queries(docs, n_queries)
         search = _latencies(lambda q: engine.search(q, k=5), queries)
         ask = _latencies(engine.ask, queries[:n_asks])
-        size_mb = dir_size(Path(tmp) / "index") / 2**20
+        size_mb = dir_size(index) / 2**20
+        dense = engine.index.manifest.get("dense", {}).get("kind")
+        segments = len(engine.index.segments)
         if keep is not None:
             shutil.rmtree(keep / str(size), ignore_errors=True)
-            shutil.copytree(Path(tmp) / "index", keep / str(size))
-    return {"articles": size, "documents": report.documents, "chunks": report.chunks,
-            "embed_backend": engine.embedder.backend, "cpu_utilisation": round(cpu_util, 2),
-            "dense": engine.index.manifest.get("dense", {}).get("kind"),
-            "segments": len(engine.index.segments),
-            "build_s": round(report.seconds, 1),
-            "chunks_per_s": round(report.chunks / report.seconds, 2),
-            "build_peak_rss_mb": round(build_rss.peak / 2**20),
+            shutil.copytree(index, keep / str(size))
+    return {"articles": size, "documents": report["documents"], "chunks": report["chunks"],
+            "embed_backend": choose_backend(config.embed_backend, cpu_flags()),
+            "cpu_utilisation": round(cpu / build_s / (os.cpu_count() or 1), 2),
+            "dense": dense, "segments": segments,
+            "build_s": round(build_s, 1),
+            "chunks_per_s": round(report["chunks"] / build_s, 2),
+            "build_peak_rss_mb": round(peak / 2**20),
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "index_mb": round(size_mb, 1), "load_s": round(load_s, 2),
             "search_ms": search, "ask_ms": ask}

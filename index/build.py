@@ -84,14 +84,15 @@ def collect_documents(paths: Sequence[Path], limits: LimitsConfig | None = None,
     (0: in this process, no time limit); files over the size limits are skipped.
     """
     failures: list[tuple[str, str]] = []
-    docs = [d for group in iter_documents(paths, limits, failures) for d in group]
+    docs = [d for group, _ in iter_documents(paths, limits, failures) for d in group]
     return docs, failures
 
 
 def iter_documents(paths: Sequence[Path], limits: LimitsConfig | None,
-                   failures: list[tuple[str, str]], group: int = 64) -> Iterator[list[Document]]:
-    """:func:`collect_documents` ``group`` files at a time (ids unique across groups);
-    failures are appended to ``failures`` as they happen."""
+                   failures: list[tuple[str, str]], group: int = 64,
+                   ) -> Iterator[tuple[list[Document], float]]:
+    """:func:`collect_documents` ``group`` files at a time, with the share of files read so
+    far (ids unique across groups); failures are appended to ``failures`` as they happen."""
     limits = limits or LimitsConfig()
     files, failed = iter_files(paths)
     failures.extend((str(p), reason) for p, reason in failed)
@@ -108,7 +109,7 @@ def iter_documents(paths: Sequence[Path], limits: LimitsConfig | None,
                     continue
                 taken.add(doc.doc_id)
                 docs.append(doc)
-            yield docs
+            yield docs, min(1.0, (first + group) / len(files))
 
 
 USER_DATE = "user"  # date_source of a date set with ``--date``: kept until changed again

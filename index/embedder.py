@@ -228,6 +228,9 @@ class Embedder:
     def _load(self, dtype: Any = None) -> Any:
         path = ensure_model(self._config)
         offline_env()
+        # oneDNN caches a compiled kernel (with re-laid weights) per input shape: bounded here,
+        # it keeps a long build's memory flat (docs/benchmarks.md, "Streaming build")
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
         try:
             import torch
             from sentence_transformers import SentenceTransformer

@@ -219,7 +219,8 @@ def test_a_killed_fresh_build_resumes_without_re_embedding(tmp_path):
     _docs(src, range(6))
     engine = LocalEngine(None, config).writer(fresh=True)
     docs, _ = collect_documents([src])
-    _write_batches(engine, docs[:4], config, HashEmbedder(), None, commit_each=False)
+    _write_batches(engine, [(d, 0.5) for d in docs[:4]], config, HashEmbedder(), None,
+                   commit_each=False)
     # killed here: segments written, no commit names them
     assert list(config.resolved_index_dir.glob("seg-*"))
     emb = HashEmbedder()
