@@ -60,8 +60,10 @@ def merge_segments(index_dir, parts: Sequence[tuple[Segment, np.ndarray, set[str
     doc ids)``) in order; returns its name."""
     docs, chunks, vecs, hashes = [], [], [], []
     for seg, rows, gone in parts:
-        docs.extend(d for k, d in seg.documents.items() if k not in gone)
-        chunks.extend(seg.chunks[i] for i in rows)
+        live = [d for d in seg.meta["documents"] if d not in gone]
+        docs.extend(seg.read_documents(live))
+        all_rows = seg.chunk_rows()  # no texts: the postings are copied, not re-made
+        chunks.extend(all_rows[i] for i in rows)
         vecs.append(np.asarray(seg.embeddings[rows], np.float32))
         hashes.extend(h.decode() for h in seg.hashes[rows])
     postings = tuple(merge_postings([(seg.postings[v], rows) for seg, rows, _ in parts])

@@ -26,7 +26,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -193,10 +193,14 @@ class Segment:
     def chunks(self) -> list[Chunk]:
         """Chunks in row order (texts sliced from their documents)."""
         docs = self.documents
+        return [replace(c, text=docs[c.doc_id].text[c.start:c.end]) for c in self.chunk_rows()]
+
+    def chunk_rows(self) -> list[Chunk]:
+        """Chunks in row order without their texts (what a merge copies; not kept)."""
         with (self.folder / "chunks.jsonl").open(encoding="utf-8") as f:
             rows = [json.loads(line) for line in f if line.strip()]
-        return [Chunk(r["id"], r["doc_id"], r["start"], r["end"], r["paragraph"],
-                      docs[r["doc_id"]].text[r["start"]:r["end"]]) for r in rows]
+        return [Chunk(r["id"], r["doc_id"], r["start"], r["end"], r["paragraph"], "")
+                for r in rows]
 
     @cached_property
     def row_docs(self) -> np.ndarray:

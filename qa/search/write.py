@@ -30,6 +30,7 @@ from index.build import (
     iter_documents,
     merge_documents,
 )
+from index.memory import bound_heap, trim
 from index.segment import text_hash
 from index.types import Chunk, Document
 from qa.search import open_engine
@@ -47,6 +48,7 @@ def write_documents(engine: SearchEngine, paths: Sequence[Path], config: Config,
     user ``dates`` (doc id -> ISO date, nothing re-embedded); ``fresh`` starts empty.
     Bad input raises before anything is written."""
     t0 = time.perf_counter()
+    bound_heap()
     failed: list[tuple[str, str]] = []
     what: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": [], "removed": []}
     with engine.writing():
@@ -171,6 +173,8 @@ def _write_batches(engine: SearchEngine, docs: Iterable[tuple[Document, float]],
             engine.commit()
         else:
             engine.flush()
+        del batch_docs, chunks, texts, vectors, cached
+        trim()
     return embedded
 
 
