@@ -109,6 +109,7 @@ class LimitsConfig:
     rate_limit: int = 600  # /api/ask requests per minute per client; 0 = off  (HOIDAP_RATE_LIMIT)
     chat_concurrency: int = 0  # chat questions at once; 0 = by CPUs  (HOIDAP_CHAT_CONCURRENCY)
     index_threads: int = 0  # threads of the upload indexing worker; 0 = auto (HOIDAP_INDEX_THREADS)
+    inline_upload_kb: int = 48  # uploads this small skip the worker (HOIDAP_INLINE_UPLOAD_KB)
     api_token: str | None = field(default=None, repr=False)  # HOIDAP_API_TOKEN
 
 
@@ -121,6 +122,7 @@ _LIMIT_ENV: dict[str, tuple[str, type]] = {
     "rate_limit": ("HOIDAP_RATE_LIMIT", int),
     "chat_concurrency": ("HOIDAP_CHAT_CONCURRENCY", int),
     "index_threads": ("HOIDAP_INDEX_THREADS", int),
+    "inline_upload_kb": ("HOIDAP_INLINE_UPLOAD_KB", int),
 }
 
 

@@ -211,9 +211,15 @@ def _upload_chat(engine: QAEngine, folder: Path, name: str, data: bytes) -> str:
     return add_documents(engine, [str(src)], folder)
 
 
+def worker_always(config: Config) -> Config:
+    """``config`` with every upload indexed in the worker process, however small."""
+    return replace(config, limits=replace(config.limits, inline_upload_kb=0))
+
+
 @pytest.mark.parametrize("crash", [False, True], ids=["error", "worker-dies"])
 @pytest.mark.parametrize("via", ["rest", "chat"])
 def test_a_failed_upload_leaves_nothing_behind(built, tmp_path, via, crash):
+    built = worker_always(built)  # these small uploads too go through the worker process
     folder = tmp_path / "uploads"
     good = QAEngine(built, embedder=HashEmbedder())
     first = BRIDGE.encode()
@@ -255,3 +261,25 @@ def test_rest_refuses_the_whole_upload_and_chat_keeps_the_good_files(built, tmp_
                             tmp_path / "chat")
     assert "Đã nạp 1 tài liệu mới" in message and "x.exe" in message
     assert sorted(p.name for p in (tmp_path / "chat").iterdir()) == ["tin.txt"]
+
+
+def test_a_small_upload_is_indexed_in_this_process_and_searchable_at_once(built, tmp_path,
+                                                                         monkeypatch):
+    import ui.jobs as jobs_module
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a small upload must not start a worker process")
+
+    monkeypatch.setattr(jobs_module, "run_worker", no_worker)
+    engine = QAEngine(built, embedder=HashEmbedder())
+    engine.ask(QUESTION)
+    path = tmp_path / "in" / "le_hoi.txt"
+    path.parent.mkdir()
+    path.write_text("Lễ hội\n\nXã Đồng Tâm tổ chức lễ hội hoa ban vào ngày 12/3/2026.",
+                    encoding="utf-8")
+    assert jobs_module.small([path], 48 * 1024) and not jobs_module.small([path], 10)
+    assert not jobs_module.small([path], 0)
+    jobs = IndexJobs(engine)
+    statuses = list(follow_upload(engine, jobs, [str(path)], tmp_path / "uploads", every=0.05))
+    assert "Đã nạp 1 tài liệu mới" in statuses[-1]
+    assert engine.search("lễ hội hoa ban Đồng Tâm", k=1)[0].doc_id == "le_hoi"

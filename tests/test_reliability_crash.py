@@ -91,7 +91,7 @@ def kill_loop(tmp_path: Path, rounds: int, seed: int, fresh: bool = True) -> dic
     """Kill builds at random points; a fresh build shows the old or the new corpus, an
     incremental one any state between (each document whole)."""
     corpus, index_dir = tmp_path / "docs", tmp_path / "index"
-    corpus.mkdir()
+    corpus.mkdir(parents=True)
     for n in range(3):
         (corpus / f"d{n}.txt").write_text(doc_text(n), encoding="utf-8")
     config = Config(home=tmp_path, index_dir=index_dir)

@@ -11,6 +11,11 @@ reports through a pipe, and when it is done the serving engine switches to the n
 The worker never touches the web process's memory, so the model it loads for bulk embedding
 leaves with it. (The Milvus engine updates in place, in a thread of this process.)
 
+A small upload (at most ``LimitsConfig.inline_upload_kb``, 48 KB: a report of a few pages, a
+few dozen chunks, embedded by the query encoder the web process already holds in a fraction
+of a second) is indexed in this process instead: starting a worker and loading a model there
+would cost more than the whole job, and the new segment is searchable about a second after
+the upload (0 KB: every upload goes to the worker).
 The REST API and the chat both hand saved uploads (``ui.uploads.intake``) to the same
 :class:`IndexJobs` queue; the files of a job that fails are rolled back
 (``ui.uploads.commit_uploads``).
@@ -184,12 +189,23 @@ class IndexJobs:
     def _update(self, paths: list[Path], progress: Progress | None) -> BuildReport:
         """Index ``paths`` into the engine's index, in a worker process when it can."""
         engine = self.engine
-        if self.in_process:
+        if self.in_process or small(paths, engine.config.limits.inline_upload_kb * 1024):
             return engine.update(paths, progress=progress)
         threads = worker_threads(engine.config.limits.index_threads)
         config = replace(engine.config, embed_threads=threads)
         encoder = worker_embedder(engine.embedder, threads)
         return engine.update_elsewhere(lambda: run_worker(config, encoder, paths, progress))
+
+
+def small(paths: Sequence[Path], limit: int) -> bool:
+    """Whether ``paths`` together are at most ``limit`` bytes (0: never small)."""
+    if limit <= 0:
+        return False
+    total = 0
+    for p in paths:
+        with contextlib.suppress(OSError):
+            total += p.stat().st_size
+    return total <= limit
 
 
 def worker_embedder(embedder: Any, threads: int) -> Any:
