@@ -199,11 +199,12 @@ class LoadedIndex:
         return self.segments[i], int(self.live_rows[i][pos - self.offsets[i]])
 
     def vectors_by_hash(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of the live rows whose embedded text has one of ``hashes``."""
+        """Stored vectors of the rows (deleted ones too, until merged away: the vector of a
+        text does not change) whose embedded text has one of ``hashes``."""
         wanted = np.asarray(sorted(set(hashes)), dtype="S32")
         out: dict[str, np.ndarray] = {}
-        for seg, rows in zip(self.segments, self.live_rows, strict=True):
-            hit = rows[np.isin(seg.hashes[rows], wanted)] if len(wanted) else rows[:0]
+        for seg in self.segments if len(wanted) else ():
+            hit = np.flatnonzero(np.isin(seg.hashes, wanted))
             out.update((seg.hashes[r].decode(), np.asarray(seg.embeddings[r])) for r in hit)
         return out
 
