@@ -29,11 +29,13 @@ from benchutil import SHARED, save, table
 from scale import CORPUS, article_documents, make_queries
 
 from hoidap.config import ChunkingConfig, Config, VectorIndexConfig
-from index.bm25 import BM25Pair
 from index.build import chunk_all
 from index.chunking import embedding_text
 from index.embedder import Embedder
-from index.store import dense_spec, load_index, make_dense
+from index.postings import build_postings
+from index.segment import dense_spec, make_dense
+from index.store import BM25View, load_index
+from index.text import fold, tokens
 from qa.evaluate import percentile
 from qa.search.fusion import top_k
 
@@ -81,7 +83,7 @@ def vectors_and_texts(args: argparse.Namespace, embedder: Embedder
     index = load_index(args.index)
     held = {d.source for d in index.documents.values()}
     texts = [embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
-    parts = [np.asarray(index.embeddings, np.float32)]
+    parts = [index.vectors()]
     for keep, max_chars in ((lambda i: i not in held, 600), (lambda i: i in held, 400)):
         need = args.target - len(texts)
         if need <= 0:
@@ -140,9 +142,12 @@ def bench_vectors(vecs: np.ndarray, queries: np.ndarray) -> list[dict]:
 
 
 def bench_bm25(texts: list[str], queries: list[str]) -> dict:
-    """Build time and per-query latency of hoidap's BM25 pair (exact + folded, top 50)."""
+    """Build time and per-query latency of hoidap's BM25 (exact + folded postings of one
+    segment, top 50)."""
     t0 = time.perf_counter()
-    bm25 = BM25Pair.build(texts)
+    exact = build_postings([tokens(t) for t in texts])
+    folded = build_postings([tokens(fold(t)) for t in texts])
+    bm25 = BM25View(((exact, None),), ((folded, None),), (np.arange(len(texts)),), len(texts))
     build_s = time.perf_counter() - t0
     times = []
     for q in queries:

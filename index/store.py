@@ -198,6 +198,12 @@ class LoadedIndex:
         i = int(np.searchsorted(self.offsets, pos, side="right")) - 1
         return self.segments[i], int(self.live_rows[i][pos - self.offsets[i]])
 
+    def vectors(self) -> np.ndarray:
+        """The live rows' vectors in row-space order (a copy: for checks and exports)."""
+        parts = [np.asarray(s.embeddings)[rows] for s, rows in
+                 zip(self.segments, self.live_rows, strict=True)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.commit.dim), np.float32)
+
     def vectors_by_hash(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the rows (deleted ones too, until merged away: the vector of a
         text does not change) whose embedded text has one of ``hashes``."""

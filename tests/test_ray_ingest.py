@@ -44,7 +44,7 @@ def test_ray_build_equals_single_process(ray_encoder, tmp_path):
     assert distributed.embedded == single.embedded > 8  # several Ray batches
     a, b = load_index(tmp_path / "one" / "idx"), load_index(tmp_path / "ray" / "idx")
     assert [c.chunk_id for c in a.chunks] == [c.chunk_id for c in b.chunks]
-    np.testing.assert_allclose(np.asarray(a.embeddings), np.asarray(b.embeddings), atol=1e-6)
+    np.testing.assert_allclose(a.vectors(), b.vectors(), atol=1e-6)
 
 
 def test_ray_build_into_milvus(ray_encoder, tmp_path):
