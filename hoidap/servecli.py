@@ -18,7 +18,6 @@ def handler(args: argparse.Namespace, config: Config) -> int:
     from ui.serve import exposure_warning, prepare_engine
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     engine = prepare_engine(config).warm_up()
     app = create_app(engine)
     print(f"hoidap: serving {engine.location()} on http://{args.host}:{args.port}/ "

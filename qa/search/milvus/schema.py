@@ -75,7 +75,7 @@ def chunks_schema(client: Any, dim: int) -> tuple[Any, Any]:
     ip.add_index("vec", index_type="HNSW", metric_type="IP",
                  params={"M": 16, "efConstruction": 200})
     ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                 params={"bm25_k1": 1.5, "bm25_b": 0.75})  # bm25s's defaults
+                 params={"bm25_k1": 1.5, "bm25_b": 0.75})  # the local index's (index.postings)
     for name in ("doc_id", "date", "embed_hash"):  # filters, deletes, embedding cache
         ip.add_index(name, index_type="INVERTED")
     return s, ip
