@@ -3,7 +3,9 @@
 ``HOIDAP_FAKE_EMBEDDER=1 python -m tests.fake_cli index build DOCS --index DIR`` behaves like
 ``hoidap index build`` except that vectors come from :class:`tests.fakes.HashEmbedder`, so
 subprocess tests (kill-at-random-points, CLI fuzzing, the load bench's ``--fake`` mode) run in
-seconds. Only this module honours the variable; the product CLI never does.
+seconds. ``HOIDAP_FAKE_WRITE_DELAY=SECONDS`` also sleeps before each fsynced file of a segment
+(chunks.jsonl, segment.json), so a kill at a random moment lands inside a segment write or a
+merge most of the time. Only this module honours these variables; the product CLI never does.
 """
 
 from __future__ import annotations
@@ -32,10 +34,27 @@ def install() -> None:
     index.embedder.Embedder = FakeEmbedder  # type: ignore[misc,assignment]
 
 
+def slow_segment_writes(seconds: float) -> None:
+    """Sleep ``seconds`` before each fsynced segment file is written (kill tests)."""
+    import time
+
+    import index.segment
+
+    write = index.segment._fsync_write
+
+    def slow(path, text):  # noqa: ANN001, ANN202
+        time.sleep(seconds)
+        write(path, text)
+
+    index.segment._fsync_write = slow  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``hoidap`` (fake embedder when ``HOIDAP_FAKE_EMBEDDER=1``)."""
     if os.environ.get("HOIDAP_FAKE_EMBEDDER") == "1":
         install()
+    if delay := os.environ.get("HOIDAP_FAKE_WRITE_DELAY"):
+        slow_segment_writes(float(delay))
     from hoidap.cli import main as cli_main
 
     return cli_main(argv)

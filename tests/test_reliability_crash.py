@@ -82,9 +82,10 @@ def _build_cmd(corpus: Path, index_dir: Path, fresh: bool = True) -> list[str]:
             str(index_dir), "--json"] + (["--fresh"] if fresh else [])
 
 
-# small segments and merges on every build, so kills land in segment writes and merges
+# small segments and merges on every build, and slow segment writes (tests/fake_cli.py), so
+# most kills land inside a segment write or a merge rather than in start-up
 SEGMENT_ENV = {"HOIDAP_FAKE_EMBEDDER": "1", "HOIDAP_SEGMENT_CHUNKS": "3",
-               "HOIDAP_MERGE_FACTOR": "3"}
+               "HOIDAP_MERGE_FACTOR": "3", "HOIDAP_FAKE_WRITE_DELAY": "0.05"}
 
 
 def kill_loop(tmp_path: Path, rounds: int, seed: int, fresh: bool = True) -> dict[str, int]:
