@@ -39,6 +39,8 @@ class PassageEncoder:
     def encode_passages(self, texts: Sequence[str], batch_size: int | None = None,
                         progress: Callable[[int, int], None] | None = None) -> np.ndarray: ...
 
+    # optional: ``release_bulk()`` frees the passage model once a build's batches are embedded
+
 
 @dataclass(frozen=True)
 class BuildReport:

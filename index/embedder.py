@@ -20,6 +20,7 @@ ONNX Runtime (``index/onnxembed.py``, ``config.query_backend`` / ``HOIDAP_QUERY_
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -124,6 +125,15 @@ class Embedder:
         """The passage backend, ``bf16`` or ``fp32`` (prepares it if needed)."""
         self._bulk_model()
         return self._backend
+
+    def release_bulk(self) -> None:
+        """Drop the bf16 passage model and its torch workspace (about 0.9 GB after a batch);
+        the next passage batch loads it again. A build calls this before its final merges.
+        The fp32 model is kept (questions may need it)."""
+        with self._lock:
+            if self._bulk is not None and self._bulk is not self._model:
+                self._bulk, self._backend = None, ""
+        gc.collect()
 
     def _bulk_model(self) -> Any:
         """The model for passage batches: made once, the first time it is needed. The bf16

@@ -240,6 +240,11 @@ def test_bf16_backend_agrees_with_fp32(fp32_embedder: Embedder) -> None:
     np.testing.assert_array_equal(bf16.encode_queries(SENTENCES[:2]),
                                   fp32_embedder.encode_queries(SENTENCES[:2]))
     assert str(next(bf16.model.parameters()).dtype) == "torch.float32"
+    # a build drops the bf16 copy before merging; the next batch loads it again, same vectors
+    backend = bf16.backend
+    bf16.release_bulk()
+    assert (bf16._bulk is None) == (backend == "bf16")
+    np.testing.assert_array_equal(bf16.encode_passages(many)[: len(SENTENCES)], ours)
 
 
 @pytest.mark.model

@@ -65,6 +65,9 @@ def write_documents(engine: SearchEngine, paths: Sequence[Path], config: Config,
         seen = [0]
         embedded = _write_batches(engine, _counted(todo, seen), config, encoder, progress,
                                   commit_each=not fresh)
+        if embedded and hasattr(encoder, "release_bulk"):
+            encoder.release_bulk()  # the merges after the commit run without the model
+            trim()
         if not seen[0] and not remove and (fresh or engine.counts()[0] == 0):
             raise empty_corpus(paths, failed)  # nothing was written
         changed = bool(what["added"] or what["updated"] or what["removed"])
