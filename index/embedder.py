@@ -42,6 +42,7 @@ Progress = Callable[[int, int], None]
 BACKENDS = ("auto", "bf16", "fp32")
 QUERY_BACKENDS = ("auto", "onnx", "torch")
 BULK_MIN = 64  # passages in one call from which the bulk (bf16) backend is used
+PAD_MULTIPLE = 64  # tokens: passage batches are padded to a multiple of this
 BF16_MIN_COSINE = 0.99  # a bf16 model must agree this well with fp32 on the probe texts
 PROBE_FILE = "probe-fp32.npy"  # fp32 vectors of the probe texts, beside the model
 _PROBE = ("Năm 2025, tốc độ tăng trưởng kinh tế của huyện đạt 3,5%.",
@@ -238,9 +239,6 @@ class Embedder:
     def _load(self, dtype: Any = None) -> Any:
         path = ensure_model(self._config)
         offline_env()
-        # oneDNN caches a compiled kernel (with re-laid weights) per input shape: bounded here,
-        # it keeps a long build's memory flat (docs/benchmarks.md, "Streaming build")
-        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -257,6 +255,7 @@ class Embedder:
         if (get_dim or model.get_sentence_embedding_dimension)() != EMBED_DIM:
             raise ModelError(f"model at {path} has the wrong dimension; delete that folder")
         choose_backend(self._config.embed_backend, cpu_flags())  # a bad value fails early
+        pad_to_buckets(model)
         return model
 
     def encode_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
@@ -309,6 +308,20 @@ class Embedder:
             if progress is not None:
                 progress(min(start + size, len(items)), len(items))
         return out
+
+
+def pad_to_buckets(model: Any, multiple: int = PAD_MULTIPLE) -> bool:
+    """Pad token batches to a multiple of ``multiple`` tokens, so a build sees a handful of
+    input shapes, not one per length: torch keeps memory per shape it has run (about 25 MB
+    per 512 passages, never given back), which made a long build's memory grow with the
+    corpus (docs/benchmarks.md, "Streaming build"). Masked padding leaves vectors unchanged
+    up to rounding. False where the sentence-transformers version has no way to say so."""
+    first = model[0] if len(model) else None
+    kwargs = getattr(first, "processing_kwargs", None)
+    if not isinstance(kwargs, dict):
+        return False
+    kwargs.setdefault("text", {})["pad_to_multiple_of"] = multiple
+    return True
 
 
 def _run(model: Any, texts: list[str], kind: str, batch_size: int) -> np.ndarray:

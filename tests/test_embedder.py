@@ -248,6 +248,25 @@ def test_bf16_backend_agrees_with_fp32(fp32_embedder: Embedder) -> None:
 
 
 @pytest.mark.model
+def test_batches_are_padded_to_few_shapes_same_vectors(fp32_embedder: Embedder) -> None:
+    """Token batches padded to a multiple of PAD_MULTIPLE (a build sees few input shapes, so
+    torch's per-shape memory stays bounded); the masked padding changes no vector."""
+    model = fp32_embedder.model
+    texts = ["ở Hà Nội tăng 3,5%", "Huyện ủy họp tổng kết công tác năm 2022. " * 9]
+    lengths = [model.preprocess([t])["input_ids"].shape[1] for t in texts]
+    assert all(n % embedder_module.PAD_MULTIPLE == 0 for n in lengths)
+    padded = embedder_module._run(model, texts, "document", 8)
+    kwargs = model[0].processing_kwargs["text"]
+    kwargs.pop("pad_to_multiple_of")
+    try:
+        assert model.preprocess([texts[0]])["input_ids"].shape[1] < lengths[0]
+        plain = embedder_module._run(model, texts, "document", 8)
+    finally:
+        assert embedder_module.pad_to_buckets(model)
+    np.testing.assert_allclose(padded, plain, atol=1e-5)
+
+
+@pytest.mark.model
 def test_bf16_that_disagrees_falls_back_to_fp32(monkeypatch) -> None:
     monkeypatch.setattr(embedder_module, "BF16_MIN_COSINE", 1.01)  # nothing can pass
     emb = Embedder(Config.from_env(embed_backend="bf16"))
