@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hoidap.config import Config, LimitsConfig
+from index.commit import commit_stamp
 from qa.engine import QAEngine
 from qa.search.write import build_index
 from tests.fakes import HashEmbedder
@@ -84,18 +85,22 @@ def test_asks_keep_answering_while_a_big_upload_is_indexed(corpus, tmp_path):
     builder = threading.Thread(target=lambda: done.setdefault("report", engine.add([upload])))
     builder.start()
     assert slow.building.wait(30)
-    latencies, seen_during = [], set()
+    old_commit = commit_stamp(config.resolved_index_dir)
+    latencies, seen_before_commit, asks_before_commit = [], set(), 0
     while builder.is_alive():
         t0 = time.perf_counter()
         result = engine.ask(QUESTIONS[len(latencies) % 5], k=5)
         latencies.append(time.perf_counter() - t0)
-        if builder.is_alive():
-            seen_during |= {p.doc_id for p in result.passages}
+        # the commit is what makes a version visible (to this engine and to other processes);
+        # commits only move forward, so one still unchanged after the ask was so throughout it
+        if commit_stamp(config.resolved_index_dir) == old_commit:
+            seen_before_commit |= {p.doc_id for p in result.passages}
+            asks_before_commit += 1
     builder.join()
     report = done["report"]
     assert report.added == ("hai_ha",) and report.embedded > 50  # a long build ...
     assert len(latencies) >= 10 and max(latencies) < 2.0  # ... during which asks kept going
-    assert seen_during <= old_docs  # the old index until the swap
+    assert asks_before_commit >= 5 and seen_before_commit <= old_docs  # the old index until then
     hits = engine.search("mã số HH17 huyện Hải Hà", k=3)
     assert hits[0].doc_id == "hai_ha"  # the new one right after
 
