@@ -58,12 +58,19 @@ class Postings:
     def load(cls, folder: Path, name: str) -> Postings:
         """Read what :meth:`save` wrote (arrays memory-mapped)."""
         terms = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
-        arrays = [np.load(folder / f"{name}.{key}.npy", mmap_mode="r", allow_pickle=False)
-                  for key in _ARRAYS]
+        arrays = [_read(folder / f"{name}.{key}.npy", key) for key in _ARRAYS]
         postings = cls({t: i for i, t in enumerate(terms)}, *arrays)
         if len(postings.indptr) != len(terms) + 1 or len(postings.rows) != len(postings.tfs):
             raise ValueError(f"postings {name} in {folder} are inconsistent")
         return postings
+
+
+def _read(path: Path, key: str) -> np.ndarray:
+    """``rows``/``tfs`` memory-mapped (the bulk), ``indptr``/``doclen`` in memory; plain
+    ndarray views either way (a ``np.memmap`` slice costs a Python object per query term)."""
+    if key in ("indptr", "doclen"):
+        return np.load(path, allow_pickle=False)
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
 
 _EMPTY_I = np.zeros(0, np.int32)
@@ -140,16 +147,21 @@ def bm25_scores(parts: Sequence[tuple[Postings, np.ndarray | None]], query: Sequ
     """Per part, the BM25 score of each of its rows for the ``query`` tokens (repeats count),
     with idf and length normalisation from the live corpus (``n_live`` rows, ``avgdl``)."""
     out = [np.zeros(p.size, np.float32) for p, _ in parts]
-    if n_live == 0 or not query:
+    if n_live == 0 or not query or avgdl <= 0:
         return out
+    norms: list[np.ndarray | None] = [None] * len(parts)  # per part, made on first use
     for term, times in Counter(query).items():
-        df = live_df(parts, term)
+        hits = [postings.slice(term) for postings, _ in parts]
+        df = sum(len(rows) if live is None else int(np.count_nonzero(live[rows]))
+                 for (rows, _), (_, live) in zip(hits, parts, strict=True))
         if df == 0:
             continue
         weight = np.float32(idf(df, n_live) * times)
-        for (postings, _), scores in zip(parts, out, strict=True):
-            rows, tfs = postings.slice(term)
+        for i, ((rows, tfs), scores) in enumerate(zip(hits, out, strict=True)):
             if len(rows):
-                norm = k1 * ((1 - b) + b * np.asarray(postings.doclen)[rows] / avgdl)
-                scores[rows] += weight * (tfs / (norm + tfs)).astype(np.float32)
+                if norms[i] is None:
+                    norms[i] = (k1 * ((1 - b) + b * parts[i][0].doclen / avgdl)
+                                ).astype(np.float32)
+                norm = norms[i][rows]  # type: ignore[index]
+                scores[rows] += weight * (tfs / (norm + tfs))
     return out
