@@ -36,7 +36,7 @@ class ChunkingConfig:
 class VectorIndexConfig:
     """Which FAISS index holds the vectors: exact below ``exact_below`` vectors, HNSW above."""
 
-    exact_below: int = 50_000
+    exact_below: int = 20_000
     hnsw_m: int = 32  # graph neighbours per vector
     ef_construction: int = 200
     ef_search: int = 512  # candidates explored per query: recall@10 0.99 at 194k (benchmarks)
