@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.store import LoadedIndex
+from qa.scoring import row_dots
 from qa.search.fusion import top_k
 from qa.types import Filters
 
@@ -68,7 +69,7 @@ def dense_ranking(index: LoadedIndex, vec: np.ndarray | None, n: int,
             continue
         local = np.arange(len(rows)) if mask is None else \
             np.flatnonzero(mask[start:start + len(rows)])
-        sims = (np.asarray(seg.embeddings) @ q[0])[rows[local]]
+        sims = row_dots(seg.embeddings, q[0])[rows[local]]
         hits.extend((start + int(local[j]), float(sims[j])) for j in with_ties(sims, n))
     return ordered(index, hits, n)
 
